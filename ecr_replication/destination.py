@@ -1,0 +1,350 @@
+"""The destination side: registry policy, assumable role and repository creation templates.
+
+Each construct is one concern and usable on its own in a stack whose account and region are
+the destination registry's.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+from aws_cdk import Annotations, Stack, Token
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
+from constructs import Construct
+
+from ._cdk import SynthValidation, claim_registry, lazy, stack_partition
+from .naming import destination_role_name, template_role_name
+from .policies import (
+    Statement,
+    compact_json,
+    policy_document,
+    pull_repository_policy,
+    replication_grant_statement,
+    repository_arns,
+)
+from .topology import (
+    MAX_REGISTRY_POLICY_CHARS,
+    ROOT_TEMPLATE_PREFIX,
+    TEMPLATE_SEGMENT_PATTERN,
+    Grant,
+    RepositoryTemplateSettings,
+    RoleSettings,
+    union_prefixes,
+)
+
+WARNING_MUTABLE_DESTINATION_TAGS = "ecr-replication:mutableDestinationTags"
+WARNING_ROLE_TRUSTS_WHOLE_ACCOUNT = "ecr-replication:roleTrustsWholeAccount"
+
+
+class DestinationRegistryPolicy(Construct):
+    """The destination registry's one ``AWS::ECR::RegistryPolicy``: what makes replication work.
+
+    Allows each source account ``ecr:ReplicateImage`` (and ``ecr:CreateRepository`` unless
+    ``allow_create_repository`` is False) on the repositories its prefixes can produce:
+    ``repository/<prefix>*``, or ``repository/*`` for a grant without prefixes. Every source
+    replicating into the registry must be in this one document (writing a registry policy
+    replaces the whole policy), so the construct refuses a second one for the same registry;
+    add sources with :meth:`add_grant`. Synthesis fails if the document exceeds ECR's 10,240
+    characters.
+
+    :param grants: the sources (account, region) and the prefixes they replicate.
+    :param allow_create_repository: let replication create missing repositories.
+        Default: True (without it, each repository must already exist in the destination).
+
+    Extension point: override :meth:`grant_statement` (one statement per grant) or
+    :meth:`statements` (the whole list).
+
+    :ivar resource: the ``CfnRegistryPolicy`` (escape hatch).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        grants: Sequence[Grant] = (),
+        allow_create_repository: bool = True,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        claim_registry(self, "a registry policy")
+        self.allow_create_repository = allow_create_repository
+        self._grants: list[Grant] = list(grants)
+        self.resource = ecr.CfnRegistryPolicy(
+            self, "Resource", policy_text=lazy(lambda: self.policy_document)
+        )
+        self.node.add_validation(SynthValidation(self._synth_problems))
+
+    @property
+    def grants(self) -> tuple[Grant, ...]:
+        return tuple(self._grants)
+
+    def add_grant(self, grant: Grant) -> None:
+        self._grants.append(grant)
+
+    @property
+    def policy_document(self) -> dict[str, Any]:
+        """The registry policy as a JSON-ready dictionary."""
+        return policy_document(self.statements())
+
+    def statements(self) -> list[Statement]:
+        return [self.grant_statement(grant) for grant in self._grants]
+
+    def grant_statement(self, grant: Grant) -> Statement:
+        stack = Stack.of(self)
+        return replication_grant_statement(
+            grant,
+            partition=stack_partition(self),
+            region=stack.region,
+            account=stack.account,
+            allow_create_repository=self.allow_create_repository,
+        )
+
+    def _synth_problems(self) -> list[str]:
+        if not self._grants:
+            return [f"{self.node.path}: a registry policy needs at least one grant"]
+        text = compact_json(self.policy_document)
+        if not Token.is_unresolved(text) and len(text) > MAX_REGISTRY_POLICY_CHARS:
+            return [
+                f"{self.node.path}: the registry policy is {len(text)} characters; ECR allows "
+                f"at most {MAX_REGISTRY_POLICY_CHARS}. Use fewer or shorter repository prefixes"
+            ]
+        return []
+
+
+class ReplicationDestinationRole(Construct):
+    """An IAM role in the destination account for tooling that runs in the source account.
+
+    ECR does **not** use this role to replicate (the registry policy does that); the
+    operations commands assume it to read the destination registry. Trusted by the source
+    accounts of ``grants`` for ``sts:AssumeRole`` (or only by ``settings.trusted_principal_arns``),
+    optionally conditioned on an external id and an organization. Permissions:
+    ``ecr:CreateRepository`` and ``ecr:ReplicateImage`` on the granted repositories only, read
+    actions on those repositories, and registry-level reads that have no resource scope
+    (``ecr:DescribeRegistry``, ``ecr:GetRegistryPolicy``, ``ecr:DescribeRepositoryCreationTemplates``,
+    ``ec2:DescribeRegions``, ``account:GetRegionOptStatus``).
+
+    :param grants: the sources that replicate into this registry, with their prefixes.
+    :param settings: trust options. Default: trust every source account, no conditions.
+    :param role_name: Default: ``ecr-replication-destination-<region>`` (unique per account
+        and region; the operations commands look for this name).
+
+    Extension points: override :meth:`trust_principals` or :meth:`permission_statements`.
+
+    :ivar role: the ``iam.Role``.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        grants: Sequence[Grant],
+        settings: RoleSettings | None = None,
+        role_name: str | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.settings = settings or RoleSettings()
+        self.grants = tuple(grants)
+        stack = Stack.of(self)
+        principals = self.trust_principals()
+        self.role = iam.Role(
+            self,
+            "Resource",
+            role_name=role_name or destination_role_name(stack.region),
+            description=(
+                "Lets ecr-replication tooling in the source accounts read this destination "
+                "registry; ECR replicates through the registry policy, not this role"
+            ),
+            assumed_by=principals[0]
+            if len(principals) == 1
+            else iam.CompositePrincipal(*principals),
+        )
+        self.policy = iam.Policy(
+            self, "Permissions", statements=self.permission_statements(), roles=[self.role]
+        )
+        if not self.settings.has_trust_conditions:
+            Annotations.of(self).add_warning_v2(
+                WARNING_ROLE_TRUSTS_WHOLE_ACCOUNT,
+                "the destination role trusts whole source accounts without conditions; any "
+                "principal there that is allowed sts:AssumeRole can read this registry. Set "
+                "role.externalId, role.trustedPrincipalArns or role.principalOrgId.",
+            )
+
+    def trust_principals(self) -> list[iam.IPrincipal]:
+        """Who may assume the role, with the configured conditions."""
+        s = self.settings
+        base: list[iam.PrincipalBase]
+        if s.trusted_principal_arns:
+            base = [iam.ArnPrincipal(arn) for arn in s.trusted_principal_arns]
+        else:
+            accounts = dict.fromkeys(g.source.account for g in self.grants)
+            base = [iam.AccountPrincipal(account) for account in accounts]
+        conditions: dict[str, str] = {}
+        if s.external_id:
+            conditions["sts:ExternalId"] = s.external_id
+        if s.principal_org_id:
+            conditions["aws:PrincipalOrgID"] = s.principal_org_id
+        if not conditions:
+            return base
+        return [p.with_conditions({"StringEquals": conditions}) for p in base]
+
+    def repository_arns(self) -> list[str]:
+        stack = Stack.of(self)
+        prefixes = union_prefixes(g.repository_prefixes for g in self.grants)
+        return repository_arns(stack_partition(self), stack.region, stack.account, prefixes)
+
+    def permission_statements(self) -> list[iam.PolicyStatement]:
+        arns = self.repository_arns()
+        return [
+            iam.PolicyStatement(
+                sid="ReplicateGrantedRepositories",
+                actions=["ecr:CreateRepository", "ecr:ReplicateImage"],
+                resources=arns,
+            ),
+            iam.PolicyStatement(
+                sid="ReadGrantedRepositories",
+                actions=["ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:ListImages"],
+                resources=arns,
+            ),
+            iam.PolicyStatement(
+                # These actions have no resource-level scope in IAM: "*" is the only form.
+                sid="ReadRegistrySettings",
+                actions=[
+                    "account:GetRegionOptStatus",
+                    "ec2:DescribeRegions",
+                    "ecr:DescribeRegistry",
+                    "ecr:DescribeRepositoryCreationTemplates",
+                    "ecr:GetRegistryPolicy",
+                ],
+                resources=["*"],
+            ),
+        ]
+
+
+class ReplicationRepositoryTemplate(Construct):
+    """Repository creation templates (``AppliedFor: [REPLICATION]``) for replicated repositories.
+
+    One ``AWS::ECR::RepositoryCreationTemplate`` per template prefix (a namespace such as
+    ``prod``, or ``ROOT``), so that repositories created by replication get the intended
+    settings instead of ECR's defaults (mutable tags, no policies). With KMS encryption or
+    resource tags, also creates the role ECR assumes for them (trusting ``ecr.amazonaws.com``).
+
+    :param prefixes: template prefixes, e.g. ``["prod", "ROOT"]``; see
+        ``topology.template_prefix_for`` to derive them from replication rule prefixes.
+    :param settings: the repository settings. Default: immutable tags, AES256, no lifecycle
+        policy, no pull access for other accounts.
+
+    Extension point: override :meth:`template_properties` to change one template's properties.
+
+    :ivar templates: ``{prefix: CfnRepositoryCreationTemplate}``.
+    :ivar custom_role: the role ECR assumes for KMS or tags, or None.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        prefixes: Sequence[str],
+        settings: RepositoryTemplateSettings | None = None,
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self.settings = settings or RepositoryTemplateSettings()
+        self.prefixes = tuple(dict.fromkeys(prefixes))
+        for prefix in self.prefixes:
+            if prefix != ROOT_TEMPLATE_PREFIX and not all(
+                TEMPLATE_SEGMENT_PATTERN.match(s) for s in prefix.split("/")
+            ):
+                raise ValueError(
+                    f"{self.node.path}: prefixes: {prefix!r} is not a template prefix: a "
+                    "namespace such as 'prod' or 'prod/team-a', or 'ROOT'"
+                )
+            claim_registry(self, "a repository creation template for prefix", prefix)
+        self.custom_role = self._create_custom_role() if self.settings.needs_custom_role else None
+        self.templates: dict[str, ecr.CfnRepositoryCreationTemplate] = {
+            prefix: ecr.CfnRepositoryCreationTemplate(
+                self, f"Template:{prefix.replace('/', ':')}", **self.template_properties(prefix)
+            )
+            for prefix in self.prefixes
+        }
+        if self.settings.is_mutable:
+            Annotations.of(self).add_warning_v2(
+                WARNING_MUTABLE_DESTINATION_TAGS,
+                f"replicated repositories get {self.settings.tag_mutability} tags: a tag can be "
+                "moved in the destination independently of the source, so the same tag may no "
+                "longer mean the same digest. Prefer IMMUTABLE (the default).",
+            )
+
+    def template_properties(self, prefix: str) -> dict[str, Any]:
+        """Keyword arguments of ``CfnRepositoryCreationTemplate`` for one prefix. Overridable."""
+        s = self.settings
+        props: dict[str, Any] = {
+            "prefix": prefix,
+            "applied_for": ["REPLICATION"],
+            "description": s.description,
+            "image_tag_mutability": s.tag_mutability,
+            "encryption_configuration": ecr.CfnRepositoryCreationTemplate.EncryptionConfigurationProperty(
+                encryption_type=s.encryption, kms_key=s.kms_key_arn
+            ),
+        }
+        if s.tag_mutability_exclusion_filters:
+            props["image_tag_mutability_exclusion_filters"] = [
+                ecr.CfnRepositoryCreationTemplate.ImageTagMutabilityExclusionFilterProperty(
+                    image_tag_mutability_exclusion_filter_type="WILDCARD",
+                    image_tag_mutability_exclusion_filter_value=value,
+                )
+                for value in s.tag_mutability_exclusion_filters
+            ]
+        if s.lifecycle_policy:
+            props["lifecycle_policy"] = s.lifecycle_policy
+        repository_policy = pull_repository_policy(s, partition=stack_partition(self))
+        if repository_policy:
+            props["repository_policy"] = Stack.of(self).to_json_string(repository_policy)
+        if s.resource_tags:
+            props["resource_tags"] = [{"key": k, "value": v} for k, v in s.resource_tags]
+        if self.custom_role is not None:
+            props["custom_role_arn"] = self.custom_role.role_arn
+        return props
+
+    def _create_custom_role(self) -> iam.Role:
+        stack = Stack.of(self)
+        s = self.settings
+        role = iam.Role(
+            self,
+            "CustomRole",
+            role_name=template_role_name(stack.region),
+            description="Assumed by Amazon ECR to apply KMS encryption and tags from "
+            "ecr-replication repository creation templates",
+            assumed_by=iam.ServicePrincipal("ecr.amazonaws.com"),
+        )
+        patterns = [p if p == ROOT_TEMPLATE_PREFIX else f"{p}/" for p in self.prefixes]
+        repository_resources = repository_arns(
+            stack_partition(self),
+            stack.region,
+            stack.account,
+            [] if ROOT_TEMPLATE_PREFIX in patterns else patterns,
+        )
+        statements = [
+            iam.PolicyStatement(
+                sid="CreateTemplatedRepositories",
+                actions=["ecr:CreateRepository", "ecr:ReplicateImage", "ecr:TagResource"],
+                resources=repository_resources,
+            )
+        ]
+        if s.encryption != "AES256":
+            statements.append(
+                iam.PolicyStatement(
+                    sid="UseRepositoryKey",
+                    actions=["kms:CreateGrant", "kms:DescribeKey", "kms:RetireGrant"],
+                    resources=[s.kms_key_arn]
+                    if s.kms_key_arn
+                    else [f"arn:{stack_partition(self)}:kms:{stack.region}:{stack.account}:key/*"],
+                    conditions=None
+                    if s.kms_key_arn
+                    else {"StringEquals": {"kms:ViaService": f"ecr.{stack.region}.amazonaws.com"}},
+                )
+            )
+        iam.Policy(self, "CustomRolePermissions", statements=statements, roles=[role])
+        return role

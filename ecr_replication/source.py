@@ -1,0 +1,120 @@
+"""The source side: a registry's one replication configuration."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from aws_cdk import Annotations
+from aws_cdk import aws_ecr as ecr
+from constructs import Construct
+
+from ._cdk import SynthValidation, claim_registry, lazy, stack_registry
+from .errors import ReplicationConfigError
+from .topology import Registry, ReplicationRule, source_rule_problems
+
+RuleProperty = ecr.CfnReplicationConfiguration.ReplicationRuleProperty
+WARNING_UNFILTERED_CROSS_ACCOUNT = "ecr-replication:unfilteredCrossAccountRule"
+
+
+class SourceRegistryReplication(Construct):
+    """The single ``AWS::ECR::ReplicationConfiguration`` of the stack's registry.
+
+    A registry has exactly one replication configuration, so this construct refuses to be
+    created twice for the same account and region in one app: add rules to the existing one
+    with :meth:`add_rule`. Rules are checked against the ECR limits (10 rules, 25 unique
+    destinations, 1-100 prefixes) as they are added; a destination equal to the source
+    registry, or in another partition, is refused.
+
+    :param rules: the replication rules; more can be added with :meth:`add_rule`.
+        Default: none (at least one is required by synthesis time).
+
+    Extension point: override :meth:`render_rule` to change how one rule is written into the
+    template, e.g.::
+
+        class AlsoSharedImages(SourceRegistryReplication):
+            def render_rule(self, rule):
+                rendered = super().render_rule(rule)
+                return RuleProperty(
+                    destinations=rendered.destinations,
+                    repository_filters=[*(rendered.repository_filters or []),
+                        RepositoryFilterProperty(filter="shared/", filter_type="PREFIX_MATCH")])
+
+    :ivar resource: the ``CfnReplicationConfiguration`` (escape hatch).
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        rules: Sequence[ReplicationRule] = (),
+    ) -> None:
+        super().__init__(scope, construct_id)
+        claim_registry(self, "a replication configuration")
+        self._rules: list[ReplicationRule] = []
+        self.resource = ecr.CfnReplicationConfiguration(
+            self,
+            "Resource",
+            replication_configuration=lazy(
+                lambda: ecr.CfnReplicationConfiguration.ReplicationConfigurationProperty(
+                    rules=[self.render_rule(rule) for rule in self._rules]
+                )
+            ),
+        )
+        self.node.add_validation(SynthValidation(self._synth_problems))
+        for rule in rules:
+            self.add_rule(rule)
+
+    @property
+    def registry(self) -> Registry | None:
+        """The source registry, or None in an environment-agnostic stack."""
+        return stack_registry(self)
+
+    @property
+    def rules(self) -> tuple[ReplicationRule, ...]:
+        return tuple(self._rules)
+
+    @property
+    def destinations(self) -> tuple[Registry, ...]:
+        """Unique destinations across all rules, in first-seen order."""
+        return tuple(dict.fromkeys(d for rule in self._rules for d in rule.destinations))
+
+    def add_rule(self, rule: ReplicationRule) -> None:
+        """Add a replication rule. Raises ``ReplicationConfigError`` if it breaks a limit."""
+        problems = source_rule_problems(self.registry, [*self._rules, rule])
+        if problems:
+            raise ReplicationConfigError(p.under(self.node.path) for p in problems)
+        self._rules.append(rule)
+        self._warn_if_risky(rule, len(self._rules) - 1)
+
+    def render_rule(self, rule: ReplicationRule) -> RuleProperty:
+        """One rule as it goes into the template. Overridable."""
+        return RuleProperty(
+            destinations=[
+                ecr.CfnReplicationConfiguration.ReplicationDestinationProperty(
+                    region=d.region, registry_id=d.account
+                )
+                for d in rule.destinations
+            ],
+            repository_filters=[
+                ecr.CfnReplicationConfiguration.RepositoryFilterProperty(
+                    filter=prefix, filter_type="PREFIX_MATCH"
+                )
+                for prefix in rule.repository_prefixes
+            ]
+            or None,
+        )
+
+    def _warn_if_risky(self, rule: ReplicationRule, index: int) -> None:
+        registry = self.registry
+        cross_account = [d for d in rule.destinations if registry and d.account != registry.account]
+        if cross_account and not rule.repository_prefixes:
+            Annotations.of(self).add_warning_v2(
+                WARNING_UNFILTERED_CROSS_ACCOUNT,
+                f"rules[{index}] replicates every repository to other accounts "
+                f"({', '.join(d.key for d in cross_account)}); give repositoryPrefixes so only "
+                "the images meant for those accounts leave this one.",
+            )
+
+    def _synth_problems(self) -> list[str]:
+        return [str(p) for p in source_rule_problems(self.registry, self._rules)]
