@@ -172,7 +172,7 @@ class ReplicationDestinationRole(Construct):
                 "role.externalId, role.trustedPrincipalArns or role.principalOrgId.",
             )
 
-    def trust_principals(self) -> list[iam.IPrincipal]:
+    def trust_principals(self) -> Sequence[iam.IPrincipal]:
         """Who may assume the role, with the configured conditions."""
         s = self.settings
         base: list[iam.PrincipalBase]
