@@ -40,7 +40,9 @@ def claim_registry(construct: Construct, what: str, qualifier: str = "") -> None
     """
     registry = stack_registry(construct)
     where = registry.key if registry else f"stack {Stack.of(construct).node.path}"
-    key = f"{type(construct).__name__}:{what}:{where}:{qualifier}"
+    # Keyed by what is claimed, not by the construct's class: a subclass writes the same
+    # registry setting and must not slip past its base class.
+    key = f"{what}:{where}:{qualifier}"
     claims = _claims.setdefault(construct.node.root, {})
     if key in claims:
         raise ReplicationConfigError(

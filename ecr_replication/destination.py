@@ -15,6 +15,8 @@ from aws_cdk import aws_iam as iam
 from constructs import Construct
 
 from ._cdk import SynthValidation, claim_registry, lazy, stack_partition
+from .errors import Problem, ReplicationConfigError
+from .nag import acknowledge_wildcard_resources
 from .naming import destination_role_name, template_role_name
 from .policies import (
     Statement,
@@ -29,6 +31,7 @@ from .topology import (
     ROOT_TEMPLATE_PREFIX,
     TEMPLATE_SEGMENT_PATTERN,
     Grant,
+    Registry,
     RepositoryTemplateSettings,
     RoleSettings,
     union_prefixes,
@@ -70,7 +73,7 @@ class DestinationRegistryPolicy(Construct):
         super().__init__(scope, construct_id)
         claim_registry(self, "a registry policy")
         self.allow_create_repository = allow_create_repository
-        self._grants: list[Grant] = list(grants)
+        self._grants: list[Grant] = _merge_grants(grants)
         self.resource = ecr.CfnRegistryPolicy(
             self, "Resource", policy_text=lazy(lambda: self.policy_document)
         )
@@ -81,7 +84,8 @@ class DestinationRegistryPolicy(Construct):
         return tuple(self._grants)
 
     def add_grant(self, grant: Grant) -> None:
-        self._grants.append(grant)
+        """Add a source; a second grant for the same source widens that source's statement."""
+        self._grants = _merge_grants([*self._grants, grant])
 
     @property
     def policy_document(self) -> dict[str, Any]:
@@ -111,6 +115,21 @@ class DestinationRegistryPolicy(Construct):
                 f"at most {MAX_REGISTRY_POLICY_CHARS}. Use fewer or shorter repository prefixes"
             ]
         return []
+
+
+def _merge_grants(grants: Sequence[Grant]) -> list[Grant]:
+    """One grant per source registry, in first-seen order: two statements for one source would
+    share a ``Sid``, which IAM policy documents do not allow."""
+    by_source: dict[Registry, list[Grant]] = {}
+    for grant in grants:
+        by_source.setdefault(grant.source, []).append(grant)
+    return [
+        Grant(
+            source=source,
+            repository_prefixes=union_prefixes(g.repository_prefixes for g in same),
+        )
+        for source, same in by_source.items()
+    ]
 
 
 class ReplicationDestinationRole(Construct):
@@ -149,6 +168,16 @@ class ReplicationDestinationRole(Construct):
         self.grants = tuple(grants)
         stack = Stack.of(self)
         principals = self.trust_principals()
+        if not principals:
+            raise ReplicationConfigError(
+                [
+                    Problem(
+                        f"{self.node.path}.grants",
+                        "[] gives the role nobody to trust; pass the grants of the sources "
+                        "replicating into this registry, or settings.trusted_principal_arns",
+                    )
+                ]
+            )
         self.role = iam.Role(
             self,
             "Resource",
@@ -163,6 +192,19 @@ class ReplicationDestinationRole(Construct):
         )
         self.policy = iam.Policy(
             self, "Permissions", statements=self.permission_statements(), roles=[self.role]
+        )
+        acknowledge_wildcard_resources(
+            self.policy,
+            self.repository_arns(),
+            "a replication grant covers every repository under its prefix, including the "
+            "ones replication creates later, so the repository ARN must end in '*'",
+        )
+        acknowledge_wildcard_resources(
+            self.policy,
+            ["*"],
+            "account:GetRegionOptStatus, ec2:DescribeRegions, ecr:DescribeRegistry, "
+            "ecr:DescribeRepositoryCreationTemplates and ecr:GetRegistryPolicy have no "
+            "resource-level permissions; '*' is the only Resource IAM accepts for them",
         )
         if not self.settings.has_trust_conditions:
             Annotations.of(self).add_warning_v2(
@@ -257,9 +299,14 @@ class ReplicationRepositoryTemplate(Construct):
             if prefix != ROOT_TEMPLATE_PREFIX and not all(
                 TEMPLATE_SEGMENT_PATTERN.match(s) for s in prefix.split("/")
             ):
-                raise ValueError(
-                    f"{self.node.path}: prefixes: {prefix!r} is not a template prefix: a "
-                    "namespace such as 'prod' or 'prod/team-a', or 'ROOT'"
+                raise ReplicationConfigError(
+                    [
+                        Problem(
+                            f"{self.node.path}.prefixes",
+                            f"{prefix!r} is not a template prefix: a namespace such as 'prod' "
+                            "or 'prod/team-a', or 'ROOT'",
+                        )
+                    ]
                 )
             claim_registry(self, "a repository creation template for prefix", prefix)
         self.custom_role = self._create_custom_role() if self.settings.needs_custom_role else None
@@ -346,5 +393,18 @@ class ReplicationRepositoryTemplate(Construct):
                     else {"StringEquals": {"kms:ViaService": f"ecr.{stack.region}.amazonaws.com"}},
                 )
             )
-        iam.Policy(self, "CustomRolePermissions", statements=statements, roles=[role])
+        policy = iam.Policy(self, "CustomRolePermissions", statements=statements, roles=[role])
+        acknowledge_wildcard_resources(
+            policy,
+            repository_resources,
+            "ECR applies a template to every repository it creates under the template's "
+            "prefix, so the repository ARN must end in '*'",
+        )
+        if s.encryption != "AES256" and not s.kms_key_arn:
+            acknowledge_wildcard_resources(
+                policy,
+                [f"arn:{stack_partition(self)}:kms:{stack.region}:{stack.account}:key/*"],
+                "no key is configured, so ECR picks the key; the kms:ViaService condition "
+                "limits the grant to calls ECR makes in this region",
+            )
         return role

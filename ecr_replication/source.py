@@ -9,6 +9,7 @@ from aws_cdk import aws_ecr as ecr
 from constructs import Construct
 
 from ._cdk import SynthValidation, claim_registry, lazy, stack_registry
+from .backfill import ReplicationBackfillOnDeploy
 from .errors import ReplicationConfigError
 from .topology import Registry, ReplicationRule, source_rule_problems
 
@@ -27,6 +28,11 @@ class SourceRegistryReplication(Construct):
 
     :param rules: the replication rules; more can be added with :meth:`add_rule`.
         Default: none (at least one is required by synthesis time).
+    :param backfill_existing_images: also replicate the images that already exist, with a
+        :class:`~ecr_replication.backfill.ReplicationBackfillOnDeploy` custom resource that
+        starts one ECR replication backfill per destination when that destination is first
+        deployed. Default: False (only images pushed after deployment replicate; no extra
+        resources).
 
     Extension point: override :meth:`render_rule` to change how one rule is written into the
     template, e.g.::
@@ -40,6 +46,7 @@ class SourceRegistryReplication(Construct):
                         RepositoryFilterProperty(filter="shared/", filter_type="PREFIX_MATCH")])
 
     :ivar resource: the ``CfnReplicationConfiguration`` (escape hatch).
+    :ivar backfill: the :class:`~ecr_replication.backfill.ReplicationBackfillOnDeploy`, or None.
     """
 
     def __init__(
@@ -48,6 +55,7 @@ class SourceRegistryReplication(Construct):
         construct_id: str,
         *,
         rules: Sequence[ReplicationRule] = (),
+        backfill_existing_images: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
         claim_registry(self, "a replication configuration")
@@ -62,6 +70,11 @@ class SourceRegistryReplication(Construct):
             ),
         )
         self.node.add_validation(SynthValidation(self._synth_problems))
+        self.backfill = (
+            ReplicationBackfillOnDeploy(self, "Backfill", replication=self)
+            if backfill_existing_images
+            else None
+        )
         for rule in rules:
             self.add_rule(rule)
 

@@ -43,7 +43,12 @@ class SourceReplicationStack(Stack):
             **kwargs,
         )
         self.source = source
-        self.replication = SourceRegistryReplication(self, "Replication", rules=source.rules)
+        self.replication = SourceRegistryReplication(
+            self,
+            "Replication",
+            rules=source.rules,
+            backfill_existing_images=source.backfill_existing_images,
+        )
 
 
 class DestinationReplicationStack(Stack):

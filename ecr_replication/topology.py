@@ -827,7 +827,14 @@ def _read_source(raw: object, path: str, problems: ProblemCollector) -> SourceRe
         for index, item in enumerate(raw_rules or ())
     ]
     backfill = reader.get("backfillExistingImages", bool, False, "true or false")
-    if registry is None or raw_rules is None or any(r is None for r in rules):
+    if raw_rules is None or any(r is None for r in rules):
+        return None
+    if registry is None:
+        # The registry is invalid, but the rules' own limits (none, over 10, over 25
+        # destinations) can still be checked, so that one run reports them too.
+        problems.problems.extend(
+            p.under(path) for p in source_rule_problems(None, cast(list[ReplicationRule], rules))
+        )
         return None
     if len(problems.problems) > before:
         return None
@@ -845,6 +852,7 @@ def _read_source(raw: object, path: str, problems: ProblemCollector) -> SourceRe
     )
 
 
+_OPTIONAL_STR = (str, type(None))
 _ROLE_KEYS = ("enabled", "externalId", "trustedPrincipalArns", "principalOrgId")
 _TEMPLATE_KEYS = (
     "enabled",
@@ -879,11 +887,13 @@ def _read_settings(
         reader.child("role"),
         RoleSettings,
         enabled=role_reader.get("enabled", bool, r.enabled, "true or false"),
-        external_id=role_reader.get("externalId", str, r.external_id, "a string"),
+        external_id=role_reader.get("externalId", _OPTIONAL_STR, r.external_id, "a string or null"),
         trusted_principal_arns=role_reader.strings(
             "trustedPrincipalArns", r.trusted_principal_arns
         ),
-        principal_org_id=role_reader.get("principalOrgId", str, r.principal_org_id, "a string"),
+        principal_org_id=role_reader.get(
+            "principalOrgId", _OPTIONAL_STR, r.principal_org_id, "a string or null"
+        ),
     )
     t_reader = _Reader(
         reader.raw.get("repositoryTemplate", {}),
@@ -904,6 +914,17 @@ def _read_settings(
                 t_reader.child("lifecyclePolicy"),
                 f"{_short(value)} must be an ECR lifecycle policy object or null",
             )
+    # Fields that only make sense with another one are inherited only while that one is: an
+    # override that switches to MUTABLE or AES256 must not keep the defaults' exclusion filters
+    # or KMS key (and fail because of them).
+    tag_mutability = t_reader.get("tagMutability", str, t.tag_mutability, "a string")
+    inherited_filters = (
+        t.tag_mutability_exclusion_filters
+        if str(tag_mutability).endswith("_WITH_EXCLUSION")
+        else ()
+    )
+    encryption = t_reader.get("encryption", str, t.encryption, "a string")
+    inherited_key = t.kms_key_arn if encryption != "AES256" else None
     tags = t_reader.get("resourceTags", dict, None, "an object of tag names to string values")
     if tags is not None:
         for key, value in tags.items():
@@ -916,16 +937,16 @@ def _read_settings(
         reader.child("repositoryTemplate"),
         RepositoryTemplateSettings,
         enabled=t_reader.get("enabled", bool, t.enabled, "true or false"),
-        tag_mutability=t_reader.get("tagMutability", str, t.tag_mutability, "a string"),
+        tag_mutability=tag_mutability,
         tag_mutability_exclusion_filters=t_reader.strings(
-            "tagMutabilityExclusionFilters", t.tag_mutability_exclusion_filters
+            "tagMutabilityExclusionFilters", inherited_filters
         ),
-        encryption=t_reader.get("encryption", str, t.encryption, "a string"),
-        kms_key_arn=t_reader.get("kmsKeyArn", str, t.kms_key_arn, "a string"),
+        encryption=encryption,
+        kms_key_arn=t_reader.get("kmsKeyArn", _OPTIONAL_STR, inherited_key, "a string or null"),
         lifecycle_policy=lifecycle,
         pull_accounts=t_reader.strings("pullAccounts", t.pull_accounts),
         pull_organization_id=t_reader.get(
-            "pullOrganizationId", str, t.pull_organization_id, "a string"
+            "pullOrganizationId", _OPTIONAL_STR, t.pull_organization_id, "a string or null"
         ),
         resource_tags=t.resource_tags if tags is None else tags,
         description=t_reader.get("description", str, t.description, "a string"),

@@ -1,0 +1,191 @@
+"""Backfill on deploy: a custom resource that starts a replication backfill for each
+destination the first time it appears in the deployed replication configuration.
+
+The handler (``backfill_handler.py``) is deployed as inline code, so the whole mechanism is
+readable in the template: one role, one log group, one function, one custom resource.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from importlib import resources
+from typing import TYPE_CHECKING
+
+import jsii
+from aws_cdk import (
+    Annotations,
+    Aspects,
+    CfnResource,
+    CustomResource,
+    Duration,
+    IAspect,
+    RemovalPolicy,
+)
+from aws_cdk import aws_iam as iam
+from aws_cdk import aws_lambda as lambda_
+from aws_cdk import aws_logs as logs
+from constructs import Construct, IConstruct
+
+from ._cdk import lazy
+from .nag import acknowledge_wildcard_resources
+from .topology import Registry
+
+if TYPE_CHECKING:
+    from .source import SourceRegistryReplication
+
+BACKFILL_RESOURCE_TYPE = "Custom::EcrReplicationBackfill"
+BACKFILL_ACTIONS = ("ecr:StartReplicationBackfill", "ecr:ListReplicationBackfills")
+MAX_CONCURRENT_BACKFILLS = 10
+WARNING_BACKFILLS_QUEUE = "ecr-replication:backfillsQueue"
+FUNCTION_TIMEOUT = Duration.minutes(10)
+# Longer than the function may run, so CloudFormation never gives up on an answer that is
+# still coming, but far below the one-hour default when the function cannot answer at all.
+SERVICE_TIMEOUT = Duration.minutes(12)
+
+
+def handler_source() -> str:
+    """The handler module's source, deployed as the function's ``index.py``."""
+    return resources.files("ecr_replication").joinpath("backfill_handler.py").read_text("utf-8")
+
+
+def destination_properties(destinations: Sequence[Registry]) -> list[dict[str, str]]:
+    """The custom resource's ``Destinations`` property, the shape the handler parses."""
+    return [{"Region": d.region, "RegistryId": d.account} for d in destinations]
+
+
+class ReplicationBackfillOnDeploy(Construct):
+    """Backfills images that existed before replication, once per newly added destination.
+
+    ECR replicates only what is pushed after a destination is configured. This construct
+    starts ``StartReplicationBackfill`` for every destination when it is created (so turning
+    the option on later backfills then), and on every update for the destinations that were
+    not in the previous deployment. A backfill already running for a destination counts as
+    started; deleting the construct stops nothing. It runs after the replication
+    configuration, because ECR backfills only to configured destinations.
+
+    Usually created through ``SourceRegistryReplication(backfill_existing_images=True)``.
+
+    :param replication: the source registry's replication configuration; its destinations
+        (including rules added later) are the ones backfilled.
+
+    :ivar resource: the ``CustomResource``.
+    :ivar function: the handler ``CfnFunction`` (inline Python, ``index.handler``).
+    :ivar role: the function's role: ``ecr:StartReplicationBackfill`` and
+        ``ecr:ListReplicationBackfills``, and writing to its own log group.
+    :ivar log_group: the function's log group.
+    """
+
+    def __init__(
+        self, scope: Construct, construct_id: str, *, replication: SourceRegistryReplication
+    ) -> None:
+        super().__init__(scope, construct_id)
+        self._replication = replication
+        self.log_group = logs.LogGroup(
+            self,
+            "LogGroup",
+            retention=logs.RetentionDays.THREE_MONTHS,
+            # Only deploy-time logs, recreated with the function: nothing to keep around.
+            removal_policy=RemovalPolicy.DESTROY,
+        )
+        self.role = iam.Role(
+            self,
+            "Role",
+            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+            description="Starts ECR replication backfills for newly added destinations "
+            "(ecr-replication)",
+            inline_policies={"Backfill": iam.PolicyDocument(statements=self.policy_statements())},
+        )
+        role_resource = self.role.node.default_child
+        if isinstance(role_resource, CfnResource):
+            # cfn-lint 1.58's IAM action list predates the backfill API (added to ECR with
+            # botocore 1.44), so W3037 would call both actions unknown.
+            role_resource.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3037"]}})
+        acknowledge_wildcard_resources(
+            self.role,
+            ["*"],
+            "ecr:StartReplicationBackfill and ecr:ListReplicationBackfills act on the registry, "
+            "which has no ARN in IAM: like ecr:PutReplicationConfiguration they take no "
+            "resource scope. The function's own log group is the only other resource.",
+        )
+        # The L1 function: the L2 would add a DependsOn on the role that its ``Role``
+        # reference already implies (cfn-lint W3005), and nothing else this needs.
+        self.function = lambda_.CfnFunction(
+            self,
+            "Function",
+            runtime=lambda_.Runtime.PYTHON_3_14.name,
+            handler="index.handler",
+            code=lambda_.CfnFunction.CodeProperty(zip_file=handler_source()),
+            timeout=int(FUNCTION_TIMEOUT.to_seconds()),
+            role=self.role.role_arn,
+            logging_config=lambda_.CfnFunction.LoggingConfigProperty(
+                log_group=self.log_group.log_group_name
+            ),
+            description="Starts ECR replication backfills for newly added destinations "
+            "(ecr-replication)",
+        )
+        self.resource = CustomResource(
+            self,
+            "Resource",
+            service_token=self.function.attr_arn,
+            resource_type=BACKFILL_RESOURCE_TYPE,
+            service_timeout=SERVICE_TIMEOUT,
+            properties={
+                # A changed list is an Update; the handler backfills only the added entries.
+                "Destinations": lazy(lambda: destination_properties(replication.destinations))
+            },
+        )
+        self.resource.node.add_dependency(replication.resource)
+        # Rules (and so destinations) can still be added after this construct exists: check
+        # the final list when the app is synthesized.
+        Aspects.of(self).add(_WarnIfBackfillsQueue())
+
+    def policy_statements(self) -> list[iam.PolicyStatement]:
+        """The role's permissions. Overridable, e.g. to add a permissions-boundary-friendly
+        condition::
+
+            class RegionLocked(ReplicationBackfillOnDeploy):
+                def policy_statements(self):
+                    statements = super().policy_statements()
+                    statements[0].add_condition(
+                        "StringEquals", {"aws:RequestedRegion": Stack.of(self).region})
+                    return statements
+        """
+        return [
+            iam.PolicyStatement(actions=list(BACKFILL_ACTIONS), resources=["*"]),
+            iam.PolicyStatement(
+                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
+                resources=[self.log_group.log_group_arn],
+            ),
+        ]
+
+    def warn_if_backfills_queue(self) -> None:
+        """Warn when ECR cannot run every backfill at once (called at synthesis)."""
+        destinations = self._replication.destinations
+        regions = [d.region for d in destinations]
+        shared = sorted({r for r in regions if regions.count(r) > 1})
+        problems: list[str] = []
+        if len(destinations) > MAX_CONCURRENT_BACKFILLS:
+            problems.append(
+                f"{len(destinations)} destinations, but ECR runs at most "
+                f"{MAX_CONCURRENT_BACKFILLS} backfills per registry at once"
+            )
+        if shared:
+            problems.append(
+                f"several destinations in {', '.join(shared)}, but ECR runs one backfill per "
+                "destination region at a time"
+            )
+        if problems:
+            Annotations.of(self).add_warning_v2(
+                WARNING_BACKFILLS_QUEUE,
+                f"backfill on deploy: {'; '.join(problems)}. The deployment waits up to "
+                f"{FUNCTION_TIMEOUT.to_minutes()} minutes for a free slot and fails if none "
+                "frees up; backfill from the command line instead (ecr-replication backfill) "
+                "if the first backfills are large.",
+            )
+
+
+@jsii.implements(IAspect)
+class _WarnIfBackfillsQueue:
+    def visit(self, node: IConstruct) -> None:
+        if isinstance(node, ReplicationBackfillOnDeploy):
+            node.warn_if_backfills_queue()

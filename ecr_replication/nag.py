@@ -1,0 +1,78 @@
+"""cdk-nag for replication apps: the switch that turns the AwsSolutions checks on, and the
+acknowledgements (suppressions, each with its reason) for the findings this library expects.
+
+Switch it on for the app of this repository with a context flag::
+
+    cdk synth -c ecrReplication:nag=true
+
+or in your own app with one line (after the stacks are added)::
+
+    enable_nag(app)
+
+cdk-nag 3.x runs as a CDK validation plugin: a finding that is not acknowledged fails
+synthesis and is written to ``validation-report.json`` in the cloud assembly. cdk-nag is an
+optional dependency (``pip install 'ecr-replication[nag]'``); the acknowledgements below need
+only ``aws_cdk``, so they are recorded whether or not cdk-nag is installed.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from aws_cdk import Acknowledgment, Token, Validations
+from constructs import Construct, IConstruct
+
+NAG_CONTEXT_KEY = "ecrReplication:nag"
+NAG_PACK = "AwsSolutions"
+WILDCARD_PERMISSIONS_RULE = "AwsSolutions-IAM5"
+
+
+class NagSwitchError(ValueError):
+    """The cdk-nag switch is on but cannot work (cdk-nag missing, or a bad flag value)."""
+
+
+def nag_requested(scope: Construct) -> bool:
+    """Whether the context flag ``ecrReplication:nag`` asks for the cdk-nag checks.
+
+    ``-c`` passes context as strings, ``cdk.json`` as JSON values: both ``true`` and
+    ``"true"`` switch it on. Anything but true/false is refused rather than guessed.
+    """
+    value = scope.node.try_get_context(NAG_CONTEXT_KEY)
+    if value is None or isinstance(value, bool):
+        return bool(value)
+    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
+        return value.strip().lower() == "true"
+    raise NagSwitchError(f"context {NAG_CONTEXT_KEY}: {value!r} must be true or false")
+
+
+def enable_nag(scope: IConstruct) -> None:
+    """Run cdk-nag's AwsSolutions checks over every stack in ``scope`` (usually the App)."""
+    try:
+        from cdk_nag import AwsSolutionsChecks
+    except ImportError:
+        raise NagSwitchError(
+            f"{NAG_CONTEXT_KEY} is on but cdk-nag is not installed; install it with "
+            "pip install 'ecr-replication[nag]'"
+        ) from None
+    Validations.of(scope).add_plugins(AwsSolutionsChecks(scope))
+
+
+def acknowledge_wildcard_resources(
+    scope: IConstruct, resources: Iterable[str], reason: str
+) -> None:
+    """Acknowledge ``AwsSolutions-IAM5`` for exactly these wildcard resources under ``scope``.
+
+    One acknowledgement per resource ARN (cdk-nag 3.x reports each wildcard as its own
+    finding), so a statement widened to another wildcard, or a wildcard *action*, is still
+    reported. Resources that are unresolved tokens (environment-agnostic stacks) are skipped:
+    their finding ids are not known before synthesis.
+    """
+    for resource in dict.fromkeys(resources):
+        if "*" not in resource or Token.is_unresolved(resource):
+            continue
+        Validations.of(scope).acknowledge(
+            Acknowledgment(
+                id=f"{NAG_PACK}::{WILDCARD_PERMISSIONS_RULE}[Resource::{resource}]",
+                reason=reason,
+            )
+        )

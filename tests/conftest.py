@@ -1,0 +1,89 @@
+"""Shared fixtures: the scenario topologies, stacks with a concrete environment, snapshots.
+
+Every stack a test builds has a concrete account and region, as the library's own stacks do:
+the constructs read the registry (account + region) from their stack.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aws_cdk import App, Environment, Stack
+from syrupy.assertion import SnapshotAssertion
+from syrupy.extensions.json import JSONSnapshotExtension
+
+REPO = Path(__file__).resolve().parent.parent
+
+BUILD_ACCOUNT = "555444333222"
+PROD_ACCOUNT = "123456789012"
+
+
+@pytest.fixture
+def snapshot_json(snapshot: SnapshotAssertion) -> SnapshotAssertion:
+    """Snapshots stored as readable JSON files, one per assertion, under ``__snapshots__``."""
+    return snapshot.use_extension(JSONSnapshotExtension)
+
+
+@pytest.fixture(scope="session")
+def repo_root() -> Path:
+    return REPO
+
+
+@pytest.fixture(scope="session")
+def cdk_json_topology() -> dict[str, Any]:
+    """The default topology embedded in ``cdk.json`` (context key ``ecrReplication``)."""
+    context = json.loads((REPO / "cdk.json").read_text())["context"]
+    return dict(context["ecrReplication"])
+
+
+@pytest.fixture
+def raw_topology() -> dict[str, Any]:
+    """A fresh copy of the classic one-source topology in its JSON form, free to mutate."""
+    return copy.deepcopy(
+        {
+            "sources": [
+                {
+                    "account": BUILD_ACCOUNT,
+                    "region": "us-east-1",
+                    "rules": [
+                        {
+                            "repositoryPrefixes": ["prod/"],
+                            "destinations": [{"account": PROD_ACCOUNT, "region": "eu-west-1"}],
+                        }
+                    ],
+                }
+            ]
+        }
+    )
+
+
+StackFactory = Callable[..., Stack]
+
+
+@pytest.fixture
+def new_stack() -> StackFactory:
+    """Makes a stack in a concrete account and region; a new app unless ``app`` is given.
+
+    Defaults to the production registry 123456789012/eu-west-1, the destination of the classic
+    scenario.
+    """
+
+    def make(
+        account: str = PROD_ACCOUNT,
+        region: str = "eu-west-1",
+        *,
+        app: App | None = None,
+        stack_id: str | None = None,
+    ) -> Stack:
+        return Stack(
+            app or App(),
+            stack_id or f"Test-{account}-{region}",
+            env=Environment(account=account, region=region),
+        )
+
+    return make

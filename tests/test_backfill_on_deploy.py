@@ -1,0 +1,276 @@
+"""Backfill on deploy: the custom resource the source construct adds when the option is on."""
+
+from __future__ import annotations
+
+import copy
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import cfnlint.api
+from aws_cdk import App, Environment, Stack
+from aws_cdk.assertions import Annotations, Match, Template
+from review.topologies import FAN_OUT, stack_templates, synth_topology
+from syrupy.assertion import SnapshotAssertion
+
+from ecr_replication import backfill_handler
+from ecr_replication.backfill import (
+    BACKFILL_RESOURCE_TYPE,
+    WARNING_BACKFILLS_QUEUE,
+    ReplicationBackfillOnDeploy,
+)
+from ecr_replication.source import SourceRegistryReplication
+from ecr_replication.stacks import SourceReplicationStack
+from ecr_replication.topology import Registry, ReplicationRule, parse_topology
+
+# The same accounts as the shared fixtures (tests/conftest.py); not imported from there, since
+# another conftest.py (tests/ops) would shadow the module name.
+BUILD_ACCOUNT = "555444333222"
+PROD_ACCOUNT = "123456789012"
+STAGING_ACCOUNT = "210987654321"
+StackFactory = Callable[..., Stack]
+PROD_EU = Registry(account=PROD_ACCOUNT, region="eu-west-1")
+STAGING_EU_CENTRAL = Registry(account=STAGING_ACCOUNT, region="eu-central-1")
+STAGING_EU = Registry(account=STAGING_ACCOUNT, region="eu-west-1")
+
+
+def source_stack(
+    new_stack: StackFactory, **options: Any
+) -> tuple[Stack, SourceRegistryReplication]:
+    stack = new_stack(BUILD_ACCOUNT, "us-east-1")
+    replication = SourceRegistryReplication(
+        stack,
+        "Replication",
+        rules=[ReplicationRule(destinations=[PROD_EU], repository_prefixes=["prod/"])],
+        **options,
+    )
+    return stack, replication
+
+
+def backfill_resource(template: Template) -> dict[str, Any]:
+    (resource,) = template.find_resources(BACKFILL_RESOURCE_TYPE).values()
+    return resource
+
+
+def test_without_the_option_the_stack_has_no_backfill_resources(new_stack: StackFactory) -> None:
+    stack, replication = source_stack(new_stack)
+    template = Template.from_stack(stack)
+
+    assert replication.backfill is None
+    assert [r["Type"] for r in template.to_json()["Resources"].values()] == [
+        "AWS::ECR::ReplicationConfiguration"
+    ]
+
+
+def test_option_adds_a_custom_resource_listing_every_destination(new_stack: StackFactory) -> None:
+    stack, replication = source_stack(new_stack, backfill_existing_images=True)
+    replication.add_rule(
+        ReplicationRule(destinations=[STAGING_EU_CENTRAL, PROD_EU], repository_prefixes=["qa/"])
+    )
+
+    resource = backfill_resource(Template.from_stack(stack))
+
+    assert isinstance(replication.backfill, ReplicationBackfillOnDeploy)
+    # Destinations added after the construct still count; each is listed once.
+    assert resource["Properties"]["Destinations"] == [
+        {"Region": "eu-west-1", "RegistryId": PROD_ACCOUNT},
+        {"Region": "eu-central-1", "RegistryId": STAGING_ACCOUNT},
+    ]
+
+
+def test_backfill_runs_after_the_replication_configuration_exists(
+    new_stack: StackFactory,
+) -> None:
+    stack, replication = source_stack(new_stack, backfill_existing_images=True)
+
+    resource = backfill_resource(Template.from_stack(stack))
+
+    assert resource["DependsOn"] == [stack.resolve(replication.resource.logical_id)]
+
+
+def test_backfill_is_answered_by_the_inline_handler_module(new_stack: StackFactory) -> None:
+    stack, _ = source_stack(new_stack, backfill_existing_images=True)
+    template = Template.from_stack(stack)
+
+    (function,) = template.find_resources("AWS::Lambda::Function").values()
+    assert function["Properties"]["Code"] == {
+        "ZipFile": Path(backfill_handler.__file__).read_text()
+    }
+    assert function["Properties"]["Handler"] == "index.handler"
+    assert function["Properties"]["Runtime"] == "python3.14"
+    # CloudFormation stops waiting soon after the function's own timeout, not after an hour.
+    assert int(backfill_resource(template)["Properties"]["ServiceTimeout"]) > int(
+        function["Properties"]["Timeout"]
+    )
+
+
+def test_function_may_only_start_and_list_backfills_and_write_its_own_log_group(
+    new_stack: StackFactory,
+) -> None:
+    stack, replication = source_stack(new_stack, backfill_existing_images=True)
+    assert replication.backfill is not None
+    log_group = stack.resolve(replication.backfill.log_group.node.default_child.logical_id)  # type: ignore[union-attr]
+    template = Template.from_stack(stack)
+
+    template.resource_count_is("AWS::IAM::Policy", 0)
+    template.resource_count_is("AWS::IAM::Role", 1)
+    (role,) = template.find_resources("AWS::IAM::Role").values()
+    assert "ManagedPolicyArns" not in role["Properties"]
+    assert role["Properties"]["Policies"] == [
+        {
+            "PolicyName": "Backfill",
+            "PolicyDocument": {
+                "Version": "2012-10-17",
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Action": ["ecr:StartReplicationBackfill", "ecr:ListReplicationBackfills"],
+                        "Resource": "*",
+                    },
+                    {
+                        "Effect": "Allow",
+                        "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                        "Resource": {"Fn::GetAtt": [log_group, "Arn"]},
+                    },
+                ],
+            },
+        }
+    ]
+    template.has_resource_properties(
+        "AWS::Lambda::Function", {"LoggingConfig": {"LogGroup": {"Ref": log_group}}}
+    )
+
+
+def test_policy_hook_can_narrow_the_permissions(new_stack: StackFactory) -> None:
+    class RegionLocked(ReplicationBackfillOnDeploy):
+        def policy_statements(self) -> list[Any]:
+            statements = super().policy_statements()
+            statements[0].add_condition("StringEquals", {"aws:RequestedRegion": "us-east-1"})
+            return statements
+
+    stack, replication = source_stack(new_stack)
+    RegionLocked(stack, "Backfill", replication=replication)
+
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::IAM::Role",
+        {
+            "Policies": [
+                {
+                    "PolicyDocument": {
+                        "Statement": Match.array_with(
+                            [
+                                Match.object_like(
+                                    {
+                                        "Action": Match.array_with(
+                                            ["ecr:StartReplicationBackfill"]
+                                        ),
+                                        "Condition": {
+                                            "StringEquals": {"aws:RequestedRegion": "us-east-1"}
+                                        },
+                                    }
+                                )
+                            ]
+                        )
+                    },
+                    "PolicyName": "Backfill",
+                }
+            ]
+        },
+    )
+
+
+def test_warns_when_two_destinations_share_a_region(new_stack: StackFactory) -> None:
+    stack, replication = source_stack(new_stack, backfill_existing_images=True)
+    replication.add_rule(ReplicationRule(destinations=[STAGING_EU], repository_prefixes=["qa/"]))
+
+    assert replication.backfill is not None
+    Annotations.from_stack(stack).has_warning(
+        f"/{replication.backfill.node.path}",
+        Match.string_like_regexp(
+            "several destinations in eu-west-1, but ECR runs one backfill per destination region"
+        ),
+    )
+
+
+def test_warns_when_more_destinations_than_ecr_runs_backfills_at_once(
+    new_stack: StackFactory,
+) -> None:
+    regions = ["eu-west-1", "eu-west-2", "eu-west-3", "eu-central-1", "eu-north-1", "us-west-1"]
+    accounts = [PROD_ACCOUNT, STAGING_ACCOUNT]
+    many = [Registry(account=a, region=r) for a in accounts for r in regions]
+    stack = new_stack(BUILD_ACCOUNT, "us-east-1")
+    replication = SourceRegistryReplication(
+        stack,
+        "Replication",
+        rules=[ReplicationRule(destinations=many, repository_prefixes=["prod/"])],
+        backfill_existing_images=True,
+    )
+
+    assert replication.backfill is not None
+    Annotations.from_stack(stack).has_warning(
+        f"/{replication.backfill.node.path}",
+        Match.string_like_regexp("12 destinations, but ECR runs at most 10 backfills"),
+    )
+
+
+def test_no_warning_when_every_backfill_can_run_at_once(new_stack: StackFactory) -> None:
+    stack, replication = source_stack(new_stack, backfill_existing_images=True)
+    replication.add_rule(
+        ReplicationRule(destinations=[STAGING_EU_CENTRAL], repository_prefixes=["qa/"])
+    )
+
+    Annotations.from_stack(stack).has_no_warning("*", Match.string_like_regexp(".*backfill.*"))
+    assert WARNING_BACKFILLS_QUEUE == "ecr-replication:backfillsQueue"
+
+
+def test_topology_option_reaches_the_source_stack() -> None:
+    raw = copy.deepcopy(FAN_OUT)
+    raw["sources"][0]["backfillExistingImages"] = True
+    source = parse_topology(raw).sources[0]
+
+    stack = SourceReplicationStack(App(), "Source", source=source)
+
+    assert backfill_resource(Template.from_stack(stack))["Properties"]["Destinations"] == [
+        {"Region": "eu-west-1", "RegistryId": "123456789012"},
+        {"Region": "eu-central-1", "RegistryId": "210987654321"},
+        {"Region": "us-west-2", "RegistryId": "555444333222"},
+    ]
+
+
+def test_backfill_stack_passes_cfn_lint_and_cdk_nag(tmp_path: Path) -> None:
+    raw = copy.deepcopy(FAN_OUT)
+    raw["sources"][0]["backfillExistingImages"] = True
+
+    # With the nag flag on, an unacknowledged cdk-nag finding makes synthesis raise.
+    assembly = synth_topology(raw, tmp_path, nag=True)
+
+    findings = []
+    for stack, (region, template) in stack_templates(assembly).items():
+        matches = cfnlint.api.lint(
+            template.read_text(),
+            config=cfnlint.api.ManualArgs(regions=[region], include_experimental=True),
+        )
+        findings += [f"{stack}: {m.rule.id} {m.message}" for m in matches]
+    assert findings == []
+
+
+def test_source_stack_with_backfill_matches_snapshot(snapshot_json: SnapshotAssertion) -> None:
+    app = App()
+    stack = Stack(app, "Source", env=Environment(account=BUILD_ACCOUNT, region="us-east-1"))
+    SourceRegistryReplication(
+        stack,
+        "Replication",
+        rules=[
+            ReplicationRule(
+                destinations=[PROD_EU, STAGING_EU_CENTRAL], repository_prefixes=["prod/"]
+            )
+        ],
+        backfill_existing_images=True,
+    )
+    template = Template.from_stack(stack).to_json()
+    # The handler's code is checked above; keep the snapshot about the resources.
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Lambda::Function":
+            resource["Properties"]["Code"]["ZipFile"] = "<ecr_replication/backfill_handler.py>"
+
+    assert template == snapshot_json

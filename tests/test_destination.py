@@ -1,0 +1,612 @@
+"""The destination constructs: registry policy, assumable role, repository creation templates."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from typing import Any, cast
+
+import pytest
+from aws_cdk import App
+from aws_cdk import aws_ecr as ecr
+from aws_cdk import aws_iam as iam
+from aws_cdk.assertions import Annotations, Match, Template
+
+from ecr_replication.destination import (
+    WARNING_MUTABLE_DESTINATION_TAGS,
+    WARNING_ROLE_TRUSTS_WHOLE_ACCOUNT,
+    DestinationRegistryPolicy,
+    ReplicationDestinationRole,
+    ReplicationRepositoryTemplate,
+)
+from ecr_replication.errors import ReplicationConfigError
+from ecr_replication.policies import PULL_ACTIONS, Statement
+from ecr_replication.topology import (
+    Grant,
+    Registry,
+    RepositoryTemplateSettings,
+    RoleSettings,
+    TagMutability,
+)
+
+BUILD = Registry(account="555444333222", region="us-east-1")
+BUILD_WEST = Registry(account="555444333222", region="us-west-2")
+TEAM_B = Registry(account="210987654321", region="us-west-2")
+REPOSITORY = "arn:aws:ecr:eu-west-1:123456789012:repository"
+KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+ECR_WRITE_ACTIONS = {"ecr:CreateRepository", "ecr:ReplicateImage"}
+PUSH_ACTIONS = {
+    "ecr:PutImage",
+    "ecr:InitiateLayerUpload",
+    "ecr:UploadLayerPart",
+    "ecr:CompleteLayerUpload",
+}
+LIFECYCLE_POLICY = json.dumps(
+    {
+        "rules": [
+            {
+                "rulePriority": 1,
+                "selection": {
+                    "tagStatus": "untagged",
+                    "countType": "imageCountMoreThan",
+                    "countNumber": 10,
+                },
+                "action": {"type": "expire"},
+            }
+        ]
+    },
+    separators=(",", ":"),
+)
+
+
+@pytest.fixture
+def stack(new_stack: Any) -> Any:
+    """The destination registry's stack: 123456789012/eu-west-1."""
+    return new_stack(stack_id="Dest")
+
+
+def grant(source: Registry, *prefixes: str) -> Grant:
+    return Grant(source=source, repository_prefixes=prefixes)
+
+
+def as_list(value: Any) -> list[Any]:
+    return value if isinstance(value, list) else [value]
+
+
+def plain(value: Any) -> Any:
+    """A template value with ``arn:${AWS::Partition}:...`` joins flattened, for comparison."""
+    if isinstance(value, dict) and set(value) == {"Fn::Join"}:
+        separator, parts = value["Fn::Join"]
+        return separator.join(str(plain(p)) for p in parts)
+    if value == {"Ref": "AWS::Partition"}:
+        return "aws"
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, dict):
+        return {k: plain(v) for k, v in value.items()}
+    return value
+
+
+def one(template: Template, resource_type: str) -> dict[str, Any]:
+    (resource,) = template.find_resources(resource_type).values()
+    return dict(resource["Properties"])
+
+
+def registry_policy_statements(template: Template) -> list[Statement]:
+    return list(one(template, "AWS::ECR::RegistryPolicy")["PolicyText"]["Statement"])
+
+
+def iam_statements(template: Template) -> list[Statement]:
+    """Every statement of every IAM policy in the template (inline and managed)."""
+    statements: list[Statement] = []
+    for resource_type in ("AWS::IAM::Policy", "AWS::IAM::ManagedPolicy"):
+        for resource in template.find_resources(resource_type).values():
+            statements.extend(resource["Properties"]["PolicyDocument"]["Statement"])
+    for resource in template.find_resources("AWS::IAM::Role").values():
+        for policy in resource["Properties"].get("Policies", []):
+            statements.extend(policy["PolicyDocument"]["Statement"])
+    return statements
+
+
+def trust_statements(template: Template, role_name: str | None = None) -> list[Statement]:
+    roles = template.find_resources("AWS::IAM::Role").values()
+    (role,) = [r for r in roles if role_name in (None, r["Properties"].get("RoleName"))]
+    return list(plain(role["Properties"]["AssumeRolePolicyDocument"]["Statement"]))
+
+
+# ---------------------------------------------------------------------------------------------
+# DestinationRegistryPolicy
+
+
+def test_the_registry_policy_has_a_statement_per_source_scoped_to_its_prefixes(
+    stack: Any,
+) -> None:
+    DestinationRegistryPolicy(
+        stack, "RegistryPolicy", grants=[grant(BUILD, "prod/", "shared/"), grant(TEAM_B)]
+    )
+    assert registry_policy_statements(Template.from_stack(stack)) == [
+        {
+            "Sid": "ReplicateFrom555444333222UsEast1",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::555444333222:root"},
+            "Action": ["ecr:CreateRepository", "ecr:ReplicateImage"],
+            "Resource": [f"{REPOSITORY}/prod/*", f"{REPOSITORY}/shared/*"],
+        },
+        {
+            "Sid": "ReplicateFrom210987654321UsWest2",
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::210987654321:root"},
+            "Action": ["ecr:CreateRepository", "ecr:ReplicateImage"],
+            "Resource": f"{REPOSITORY}/*",
+        },
+    ]
+
+
+def test_without_create_repository_the_policy_allows_only_replicate_image(stack: Any) -> None:
+    DestinationRegistryPolicy(
+        stack, "RegistryPolicy", grants=[grant(BUILD, "prod/")], allow_create_repository=False
+    )
+    (statement,) = registry_policy_statements(Template.from_stack(stack))
+    assert statement["Action"] == "ecr:ReplicateImage"
+
+
+def test_grants_added_later_merge_into_the_one_registry_policy_document(stack: Any) -> None:
+    policy = DestinationRegistryPolicy(stack, "RegistryPolicy", grants=[grant(BUILD, "prod/")])
+    policy.add_grant(grant(TEAM_B, "team-b/"))
+    template = Template.from_stack(stack)
+    template.resource_count_is("AWS::ECR::RegistryPolicy", 1)
+    principals = [s["Principal"]["AWS"] for s in registry_policy_statements(template)]
+    assert principals == ["arn:aws:iam::555444333222:root", "arn:aws:iam::210987654321:root"]
+    assert policy.grants == (grant(BUILD, "prod/"), grant(TEAM_B, "team-b/"))
+
+
+def test_two_grants_for_one_source_merge_into_one_statement(stack: Any) -> None:
+    policy = DestinationRegistryPolicy(stack, "RegistryPolicy", grants=[grant(BUILD, "prod/")])
+    policy.add_grant(grant(BUILD, "shared/"))
+    (statement,) = registry_policy_statements(Template.from_stack(stack))
+    assert statement["Resource"] == [f"{REPOSITORY}/prod/*", f"{REPOSITORY}/shared/*"]
+    assert policy.grants == (grant(BUILD, "prod/", "shared/"),)
+
+
+def test_the_registry_policy_resource_is_the_l1(stack: Any) -> None:
+    policy = DestinationRegistryPolicy(stack, "RegistryPolicy", grants=[grant(BUILD)])
+    assert isinstance(policy.resource, ecr.CfnRegistryPolicy)
+    assert policy.node.default_child is policy.resource
+
+
+def test_a_registry_policy_over_10240_characters_fails_synthesis(stack: Any) -> None:
+    prefixes = [f"team-{i:03d}/service/" for i in range(200)]
+    DestinationRegistryPolicy(stack, "RegistryPolicy", grants=[grant(BUILD, *prefixes)])
+    with pytest.raises(
+        RuntimeError,
+        match=r"\[Dest/RegistryPolicy\] .*the registry policy is \d+ characters; "
+        r"ECR allows at most 10240",
+    ):
+        Template.from_stack(stack)
+
+
+def test_a_registry_policy_without_grants_fails_synthesis(stack: Any) -> None:
+    DestinationRegistryPolicy(stack, "RegistryPolicy")
+    with pytest.raises(RuntimeError, match="needs at least one grant"):
+        Template.from_stack(stack)
+
+
+def test_a_second_registry_policy_for_the_same_registry_is_refused(new_stack: Any) -> None:
+    app = App()
+    DestinationRegistryPolicy(new_stack(app=app, stack_id="A"), "Policy", grants=[grant(BUILD)])
+    with pytest.raises(
+        ReplicationConfigError,
+        match=r"^B/Policy: registry 123456789012/eu-west-1 already has a registry policy at "
+        r"A/Policy",
+    ):
+        DestinationRegistryPolicy(
+            new_stack(app=app, stack_id="B"), "Policy", grants=[grant(TEAM_B)]
+        )
+
+
+def test_grant_statement_can_be_overridden_in_a_subclass(stack: Any) -> None:
+    class WithPullThroughImports(DestinationRegistryPolicy):
+        def grant_statement(self, grant: Grant) -> Statement:
+            statement = super().grant_statement(grant)
+            return {**statement, "Action": [*statement["Action"], "ecr:BatchImportUpstreamImage"]}
+
+    WithPullThroughImports(stack, "RegistryPolicy", grants=[grant(BUILD, "prod/")])
+    (statement,) = registry_policy_statements(Template.from_stack(stack))
+    assert statement["Action"] == [
+        "ecr:CreateRepository",
+        "ecr:ReplicateImage",
+        "ecr:BatchImportUpstreamImage",
+    ]
+
+
+def test_statements_can_be_overridden_in_a_subclass(stack: Any) -> None:
+    class WithExtraStatement(DestinationRegistryPolicy):
+        def statements(self) -> list[Statement]:
+            extra = {
+                "Sid": "ReplicateFromAudit",
+                "Effect": "Allow",
+                "Principal": {"AWS": "arn:aws:iam::999988887777:root"},
+                "Action": "ecr:ReplicateImage",
+                "Resource": f"{REPOSITORY}/audit/*",
+            }
+            return [*super().statements(), extra]
+
+    WithExtraStatement(stack, "RegistryPolicy", grants=[grant(BUILD, "prod/")])
+    sids = [s["Sid"] for s in registry_policy_statements(Template.from_stack(stack))]
+    assert sids == ["ReplicateFrom555444333222UsEast1", "ReplicateFromAudit"]
+
+
+# ---------------------------------------------------------------------------------------------
+# ReplicationDestinationRole
+
+
+def test_the_role_trusts_each_source_account_once(stack: Any) -> None:
+    ReplicationDestinationRole(
+        stack,
+        "Role",
+        grants=[grant(BUILD, "prod/"), grant(BUILD_WEST, "dr/"), grant(TEAM_B)],
+    )
+    statements = trust_statements(Template.from_stack(stack))
+    assert {s["Action"] for s in statements} == {"sts:AssumeRole"}
+    principals = [p for s in statements for p in as_list(s["Principal"]["AWS"])]
+    assert principals == ["arn:aws:iam::555444333222:root", "arn:aws:iam::210987654321:root"]
+    assert all("Condition" not in s for s in statements)
+
+
+def test_the_role_can_trust_only_given_principal_arns(stack: Any) -> None:
+    deployer = "arn:aws:iam::555444333222:role/ci-deployer"
+    ReplicationDestinationRole(
+        stack,
+        "Role",
+        grants=[grant(BUILD, "prod/"), grant(TEAM_B)],
+        settings=RoleSettings(trusted_principal_arns=[deployer]),
+    )
+    (statement,) = trust_statements(Template.from_stack(stack))
+    assert statement["Principal"] == {"AWS": deployer}
+
+
+def test_the_role_trust_carries_external_id_and_organization_conditions(stack: Any) -> None:
+    ReplicationDestinationRole(
+        stack,
+        "Role",
+        grants=[grant(BUILD, "prod/")],
+        settings=RoleSettings(external_id="replication-tooling", principal_org_id="o-abcdefghij"),
+    )
+    (statement,) = trust_statements(Template.from_stack(stack))
+    assert statement["Condition"] == {
+        "StringEquals": {
+            "sts:ExternalId": "replication-tooling",
+            "aws:PrincipalOrgID": "o-abcdefghij",
+        }
+    }
+
+
+def test_the_roles_ecr_write_actions_are_never_on_every_resource(stack: Any) -> None:
+    ReplicationDestinationRole(stack, "Role", grants=[grant(BUILD, "prod/"), grant(TEAM_B)])
+    statements = iam_statements(Template.from_stack(stack))
+    assert statements, "the role has permissions"
+    writes = [s for s in statements if ECR_WRITE_ACTIONS & set(as_list(s["Action"]))]
+    assert writes, "the role can replicate into the granted repositories"
+    for statement in writes:
+        resources = as_list(statement["Resource"])
+        assert "*" not in resources, statement
+        assert all(r.startswith(f"{REPOSITORY}/") for r in resources), statement
+
+
+def test_the_roles_write_actions_are_scoped_like_the_registry_policy(stack: Any) -> None:
+    ReplicationDestinationRole(
+        stack, "Role", grants=[grant(BUILD, "prod/"), grant(BUILD_WEST, "dr/")]
+    )
+    statements = {s["Sid"]: s for s in iam_statements(Template.from_stack(stack))}
+    write = statements["ReplicateGrantedRepositories"]
+    assert sorted(as_list(write["Action"])) == sorted(ECR_WRITE_ACTIONS)
+    assert write["Resource"] == [f"{REPOSITORY}/prod/*", f"{REPOSITORY}/dr/*"]
+
+
+def test_the_role_has_the_read_only_actions_verification_needs(stack: Any) -> None:
+    ReplicationDestinationRole(stack, "Role", grants=[grant(BUILD, "prod/")])
+    statements = {s["Sid"]: s for s in iam_statements(Template.from_stack(stack))}
+    assert statements["ReadGrantedRepositories"] == {
+        "Sid": "ReadGrantedRepositories",
+        "Effect": "Allow",
+        "Action": ["ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:ListImages"],
+        "Resource": f"{REPOSITORY}/prod/*",
+    }
+    registry_reads = set(as_list(statements["ReadRegistrySettings"]["Action"]))
+    assert {
+        "ecr:DescribeRegistry",
+        "ecr:GetRegistryPolicy",
+        "ec2:DescribeRegions",
+        "account:GetRegionOptStatus",
+    } <= registry_reads
+    assert all(action.split(":")[1].startswith(("Describe", "Get")) for action in registry_reads)
+
+
+def test_a_role_with_nobody_to_trust_is_refused(stack: Any) -> None:
+    with pytest.raises(
+        ReplicationConfigError, match=r"^Dest/Role\.grants: \[\] gives the role nobody to trust"
+    ):
+        ReplicationDestinationRole(stack, "Role", grants=[])
+
+
+def test_the_role_name_is_deterministic_per_region(new_stack: Any) -> None:
+    app = App()
+    stacks = [
+        new_stack(app=app, region=region, stack_id=f"Dest-{region}")
+        for region in ("eu-west-1", "eu-central-1")
+    ]
+    for stack in stacks:
+        ReplicationDestinationRole(stack, "Role", grants=[grant(BUILD, "prod/")])
+    names = [
+        role["Properties"]["RoleName"]
+        for stack in stacks
+        for role in Template.from_stack(stack).find_resources("AWS::IAM::Role").values()
+    ]
+    assert names == [
+        "ecr-replication-destination-eu-west-1",
+        "ecr-replication-destination-eu-central-1",
+    ]
+
+
+def test_the_role_name_can_be_chosen(stack: Any) -> None:
+    role = ReplicationDestinationRole(
+        stack, "Role", grants=[grant(BUILD)], role_name="replication-reader"
+    )
+    assert isinstance(role.role, iam.Role)
+    Template.from_stack(stack).has_resource_properties(
+        "AWS::IAM::Role", {"RoleName": "replication-reader"}
+    )
+
+
+def test_a_role_trusting_whole_accounts_is_warned_about(stack: Any) -> None:
+    ReplicationDestinationRole(stack, "Role", grants=[grant(BUILD, "prod/")])
+    Annotations.from_stack(stack).has_warning(
+        "/Dest/Role",
+        Match.string_like_regexp(
+            rf"trusts whole source accounts.*\[ack: {WARNING_ROLE_TRUSTS_WHOLE_ACCOUNT}\]"
+        ),
+    )
+
+
+def test_a_role_with_an_external_id_is_not_warned_about(stack: Any) -> None:
+    ReplicationDestinationRole(
+        stack, "Role", grants=[grant(BUILD)], settings=RoleSettings(external_id="tooling")
+    )
+    Annotations.from_stack(stack).has_no_warning("*", Match.any_value())
+
+
+def test_trust_principals_can_be_overridden_in_a_subclass(stack: Any) -> None:
+    class TrustedByCi(ReplicationDestinationRole):
+        def trust_principals(self) -> Sequence[iam.IPrincipal]:
+            return [iam.ArnPrincipal("arn:aws:iam::555444333222:role/ci")]
+
+    TrustedByCi(stack, "Role", grants=[grant(BUILD, "prod/")])
+    (statement,) = trust_statements(Template.from_stack(stack))
+    assert statement["Principal"] == {"AWS": "arn:aws:iam::555444333222:role/ci"}
+
+
+def test_permission_statements_can_be_overridden_in_a_subclass(stack: Any) -> None:
+    class NoWrites(ReplicationDestinationRole):
+        def permission_statements(self) -> list[iam.PolicyStatement]:
+            return [
+                s
+                for s in super().permission_statements()
+                if s.sid != "ReplicateGrantedRepositories"
+            ]
+
+    NoWrites(stack, "Role", grants=[grant(BUILD, "prod/")])
+    sids = {s["Sid"] for s in iam_statements(Template.from_stack(stack))}
+    assert sids == {"ReadGrantedRepositories", "ReadRegistrySettings"}
+
+
+# ---------------------------------------------------------------------------------------------
+# ReplicationRepositoryTemplate
+
+
+def templates_of(stack: Any) -> dict[str, dict[str, Any]]:
+    resources = Template.from_stack(stack).find_resources("AWS::ECR::RepositoryCreationTemplate")
+    return {r["Properties"]["Prefix"]: r["Properties"] for r in resources.values()}
+
+
+def test_a_template_per_prefix_applies_to_replication_with_secure_defaults(stack: Any) -> None:
+    ReplicationRepositoryTemplate(stack, "Templates", prefixes=["prod", "ROOT", "team-a/svc"])
+    templates = templates_of(stack)
+    assert sorted(templates) == ["ROOT", "prod", "team-a/svc"]
+    for properties in templates.values():
+        assert properties["AppliedFor"] == ["REPLICATION"]
+        assert properties["ImageTagMutability"] == "IMMUTABLE"
+        assert properties["EncryptionConfiguration"] == {"EncryptionType": "AES256"}
+        for absent in ("CustomRoleArn", "RepositoryPolicy", "LifecyclePolicy", "ResourceTags"):
+            assert absent not in properties
+    Template.from_stack(stack).resource_count_is("AWS::IAM::Role", 0)
+
+
+@pytest.mark.parametrize(
+    ("mode", "filters"),
+    [
+        ("IMMUTABLE", ()),
+        ("MUTABLE", ()),
+        ("IMMUTABLE_WITH_EXCLUSION", ("latest", "dev-*")),
+        ("MUTABLE_WITH_EXCLUSION", ("release-*",)),
+    ],
+)
+def test_each_tag_mutability_mode_is_rendered_with_its_exclusion_filters(
+    stack: Any, mode: str, filters: tuple[str, ...]
+) -> None:
+    ReplicationRepositoryTemplate(
+        stack,
+        "Templates",
+        prefixes=["prod"],
+        settings=RepositoryTemplateSettings(
+            tag_mutability=cast(TagMutability, mode),
+            tag_mutability_exclusion_filters=filters,
+        ),
+    )
+    properties = templates_of(stack)["prod"]
+    assert properties["ImageTagMutability"] == mode
+    assert properties.get("ImageTagMutabilityExclusionFilters", []) == [
+        {
+            "ImageTagMutabilityExclusionFilterType": "WILDCARD",
+            "ImageTagMutabilityExclusionFilterValue": value,
+        }
+        for value in filters
+    ]
+
+
+@pytest.mark.parametrize("mode", ["MUTABLE", "MUTABLE_WITH_EXCLUSION"])
+def test_mutable_destination_tags_are_warned_about(stack: Any, mode: str) -> None:
+    ReplicationRepositoryTemplate(
+        stack,
+        "Templates",
+        prefixes=["prod"],
+        settings=RepositoryTemplateSettings(
+            tag_mutability=cast(TagMutability, mode),
+            tag_mutability_exclusion_filters=["latest"] if "EXCLUSION" in mode else [],
+        ),
+    )
+    Annotations.from_stack(stack).has_warning(
+        "/Dest/Templates",
+        Match.string_like_regexp(
+            rf"replicated repositories get {mode} tags.*\[ack: {WARNING_MUTABLE_DESTINATION_TAGS}\]"
+        ),
+    )
+
+
+def test_immutable_destination_tags_are_not_warned_about(stack: Any) -> None:
+    ReplicationRepositoryTemplate(stack, "Templates", prefixes=["prod"])
+    Annotations.from_stack(stack).has_no_warning("*", Match.any_value())
+
+
+def test_kms_encryption_uses_a_custom_role_trusting_ecr_with_key_scoped_permissions(
+    stack: Any,
+) -> None:
+    construct = ReplicationRepositoryTemplate(
+        stack,
+        "Templates",
+        prefixes=["prod"],
+        settings=RepositoryTemplateSettings(encryption="KMS", kms_key_arn=KEY_ARN),
+    )
+    template = Template.from_stack(stack)
+    properties = templates_of(stack)["prod"]
+    assert properties["EncryptionConfiguration"] == {"EncryptionType": "KMS", "KmsKey": KEY_ARN}
+    assert construct.custom_role is not None
+    role_id = stack.get_logical_id(construct.custom_role.node.default_child)
+    assert properties["CustomRoleArn"] == {"Fn::GetAtt": [role_id, "Arn"]}
+    assert trust_statements(template) == [
+        {
+            "Action": "sts:AssumeRole",
+            "Effect": "Allow",
+            "Principal": {"Service": "ecr.amazonaws.com"},
+        }
+    ]
+    template.has_resource_properties(
+        "AWS::IAM::Role", {"RoleName": "ecr-replication-template-eu-west-1"}
+    )
+    statements = {s["Sid"]: s for s in iam_statements(template)}
+    assert statements["UseRepositoryKey"] == {
+        "Sid": "UseRepositoryKey",
+        "Effect": "Allow",
+        "Action": ["kms:CreateGrant", "kms:DescribeKey", "kms:RetireGrant"],
+        "Resource": KEY_ARN,
+    }
+    assert statements["CreateTemplatedRepositories"]["Resource"] == f"{REPOSITORY}/prod/*"
+
+
+def test_kms_without_a_key_limits_the_role_to_keys_used_through_ecr(stack: Any) -> None:
+    ReplicationRepositoryTemplate(
+        stack,
+        "Templates",
+        prefixes=["ROOT"],
+        settings=RepositoryTemplateSettings(encryption="KMS"),
+    )
+    statements = {s["Sid"]: s for s in iam_statements(Template.from_stack(stack))}
+    assert statements["UseRepositoryKey"]["Resource"] == (
+        "arn:aws:kms:eu-west-1:123456789012:key/*"
+    )
+    assert statements["UseRepositoryKey"]["Condition"] == {
+        "StringEquals": {"kms:ViaService": "ecr.eu-west-1.amazonaws.com"}
+    }
+    assert statements["CreateTemplatedRepositories"]["Resource"] == f"{REPOSITORY}/*"
+
+
+def test_resource_tags_are_rendered_and_need_the_custom_role(stack: Any) -> None:
+    ReplicationRepositoryTemplate(
+        stack,
+        "Templates",
+        prefixes=["prod"],
+        settings=RepositoryTemplateSettings(resource_tags=[("team", "platform")]),
+    )
+    properties = templates_of(stack)["prod"]
+    assert properties["ResourceTags"] == [{"Key": "team", "Value": "platform"}]
+    assert "CustomRoleArn" in properties
+    statements = {s["Sid"] for s in iam_statements(Template.from_stack(stack))}
+    assert statements == {"CreateTemplatedRepositories"}
+
+
+def test_a_lifecycle_policy_is_rendered_into_every_template(stack: Any) -> None:
+    ReplicationRepositoryTemplate(
+        stack,
+        "Templates",
+        prefixes=["prod", "ROOT"],
+        settings=RepositoryTemplateSettings(lifecycle_policy=LIFECYCLE_POLICY),
+    )
+    assert {p["LifecyclePolicy"] for p in templates_of(stack).values()} == {LIFECYCLE_POLICY}
+
+
+def pull_statements(stack: Any) -> list[Statement]:
+    policy = json.loads(templates_of(stack)["prod"]["RepositoryPolicy"])
+    return list(policy["Statement"])
+
+
+def test_workload_accounts_get_pull_only_access(stack: Any) -> None:
+    ReplicationRepositoryTemplate(
+        stack,
+        "Templates",
+        prefixes=["prod"],
+        settings=RepositoryTemplateSettings(pull_accounts=["111122223333"]),
+    )
+    (statement,) = pull_statements(stack)
+    assert statement["Principal"] == {"AWS": "arn:aws:iam::111122223333:root"}
+    assert sorted(statement["Action"]) == sorted(PULL_ACTIONS)
+    assert not PUSH_ACTIONS & set(statement["Action"])
+
+
+def test_an_organization_gets_pull_only_access_through_its_org_id(stack: Any) -> None:
+    ReplicationRepositoryTemplate(
+        stack,
+        "Templates",
+        prefixes=["prod"],
+        settings=RepositoryTemplateSettings(pull_organization_id="o-abcdefghij"),
+    )
+    (statement,) = pull_statements(stack)
+    assert statement["Condition"] == {"StringEquals": {"aws:PrincipalOrgID": "o-abcdefghij"}}
+    assert set(statement["Action"]) == set(PULL_ACTIONS)
+    assert len(statement["Action"]) == 3
+
+
+def test_a_template_prefix_that_is_not_a_namespace_is_refused(stack: Any) -> None:
+    with pytest.raises(
+        ReplicationConfigError,
+        match=r"^Dest/Templates\.prefixes: 'prod/' is not a template prefix",
+    ):
+        ReplicationRepositoryTemplate(stack, "Templates", prefixes=["prod/"])
+
+
+def test_a_second_template_for_the_same_prefix_in_a_registry_is_refused(stack: Any) -> None:
+    ReplicationRepositoryTemplate(stack, "Templates", prefixes=["prod"])
+    ReplicationRepositoryTemplate(stack, "More", prefixes=["team-a"])
+    with pytest.raises(
+        ReplicationConfigError,
+        match="already has a repository creation template for prefix 'prod'",
+    ):
+        ReplicationRepositoryTemplate(stack, "Again", prefixes=["prod"])
+
+
+def test_template_properties_can_be_overridden_in_a_subclass(stack: Any) -> None:
+    class AlsoForPullThroughCache(ReplicationRepositoryTemplate):
+        def template_properties(self, prefix: str) -> dict[str, Any]:
+            properties = super().template_properties(prefix)
+            return {**properties, "applied_for": ["REPLICATION", "PULL_THROUGH_CACHE"]}
+
+    AlsoForPullThroughCache(stack, "Templates", prefixes=["prod"])
+    assert templates_of(stack)["prod"]["AppliedFor"] == ["REPLICATION", "PULL_THROUGH_CACHE"]
