@@ -148,6 +148,8 @@ class ReplicationDestinationRole(Construct):
     :param settings: trust options. Default: trust every source account, no conditions.
     :param role_name: Default: ``ecr-replication-destination-<region>`` (unique per account
         and region; the operations commands look for this name).
+    :param allow_create_repository: include ``ecr:CreateRepository``. Default: True; pass the
+        registry policy's setting so the role never allows more than the registry does.
 
     Extension points: override :meth:`trust_principals` or :meth:`permission_statements`.
 
@@ -162,9 +164,14 @@ class ReplicationDestinationRole(Construct):
         grants: Sequence[Grant],
         settings: RoleSettings | None = None,
         role_name: str | None = None,
+        allow_create_repository: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
+        # IAM role names are global to an account: a second role of this name in the same
+        # account and region would fail at deploy time, so refuse it at synth.
+        claim_registry(self, "a destination role")
         self.settings = settings or RoleSettings()
+        self.allow_create_repository = allow_create_repository
         self.grants = tuple(grants)
         stack = Stack.of(self)
         principals = self.trust_principals()
@@ -242,7 +249,10 @@ class ReplicationDestinationRole(Construct):
         return [
             iam.PolicyStatement(
                 sid="ReplicateGrantedRepositories",
-                actions=["ecr:CreateRepository", "ecr:ReplicateImage"],
+                actions=[
+                    *(["ecr:CreateRepository"] if self.allow_create_repository else []),
+                    "ecr:ReplicateImage",
+                ],
                 resources=arns,
             ),
             iam.PolicyStatement(

@@ -97,7 +97,11 @@ class DestinationReplicationStack(Stack):
         )
         self.role = (
             ReplicationDestinationRole(
-                self, "DestinationRole", grants=grants, settings=settings.role
+                self,
+                "DestinationRole",
+                grants=grants,
+                settings=settings.role,
+                allow_create_repository=settings.allow_create_repository,
             )
             if destination.needs_role
             else None

@@ -303,6 +303,27 @@ def test_the_roles_write_actions_are_scoped_like_the_registry_policy(stack: Any)
     assert write["Resource"] == [f"{REPOSITORY}/prod/*", f"{REPOSITORY}/dr/*"]
 
 
+def test_the_role_cannot_create_repositories_when_the_registry_policy_does_not_allow_it(
+    stack: Any,
+) -> None:
+    ReplicationDestinationRole(
+        stack, "Role", grants=[grant(BUILD, "prod/")], allow_create_repository=False
+    )
+    statements = iam_statements(Template.from_stack(stack))
+    actions = {a for s in statements for a in as_list(s["Action"])}
+    assert "ecr:ReplicateImage" in actions
+    assert "ecr:CreateRepository" not in actions
+
+
+def test_a_second_destination_role_for_the_same_registry_is_refused(new_stack: Any) -> None:
+    app = App()
+    first = new_stack(app=app, stack_id="First")
+    second = new_stack(app=app, stack_id="Second")
+    ReplicationDestinationRole(first, "Role", grants=[grant(BUILD)])
+    with pytest.raises(ReplicationConfigError, match="already has a destination role"):
+        ReplicationDestinationRole(second, "Role", grants=[grant(BUILD)])
+
+
 def test_the_role_has_the_read_only_actions_verification_needs(stack: Any) -> None:
     ReplicationDestinationRole(stack, "Role", grants=[grant(BUILD, "prod/")])
     statements = {s["Sid"]: s for s in iam_statements(Template.from_stack(stack))}

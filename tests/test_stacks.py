@@ -232,6 +232,16 @@ def test_destination_overrides_reach_their_registry_only(fan_out: ReplicationSta
     (policy,) = analytics.find_resources("AWS::ECR::RegistryPolicy").values()
     (statement,) = policy["Properties"]["PolicyText"]["Statement"]
     assert statement["Action"] == "ecr:ReplicateImage"
+    role_actions = {
+        action
+        for role_policy in analytics.find_resources("AWS::IAM::Policy").values()
+        for s in role_policy["Properties"]["PolicyDocument"]["Statement"]
+        for action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
+    }
+    assert "ecr:ReplicateImage" in role_actions
+    assert "ecr:CreateRepository" not in role_actions, (
+        "the role never allows more than the registry"
+    )
     analytics.has_resource_properties(
         "AWS::ECR::RepositoryCreationTemplate",
         {"Prefix": "prod", "ImageTagMutability": "IMMUTABLE_WITH_EXCLUSION"},

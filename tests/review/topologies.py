@@ -1,0 +1,158 @@
+"""The test topologies that cfn-lint, cdk-nag and the review report are run over.
+
+Each is the JSON form of a topology (the CDK context value of ``ecrReplication``), so the test
+apps go through the same parsing as ``cdk synth``. Every account and region is concrete.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+SOURCE = "555444333222"
+SECOND_SOURCE = "666555444333"
+DESTINATION = "123456789012"
+SECOND_DESTINATION = "210987654321"
+KMS_KEY_ARN = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+LIFECYCLE_POLICY = {
+    "rules": [
+        {
+            "rulePriority": 1,
+            "description": "Expire untagged images after 14 days",
+            "selection": {
+                "tagStatus": "untagged",
+                "countType": "sinceImagePushed",
+                "countUnit": "days",
+                "countNumber": 14,
+            },
+            "action": {"type": "expire"},
+        }
+    ]
+}
+
+
+def default_context() -> Any:
+    """The topology that ships in cdk.json: what ``scripts/synth`` builds."""
+    cdk_json = json.loads((REPO_ROOT / "cdk.json").read_text())
+    return cdk_json["context"]["ecrReplication"]
+
+
+FAN_OUT: dict[str, Any] = {
+    "sources": [
+        {
+            "account": SOURCE,
+            "region": "us-east-1",
+            "rules": [
+                {
+                    "repositoryPrefixes": ["prod/", "team-a/"],
+                    "destinations": [
+                        {"account": DESTINATION, "region": "eu-west-1"},
+                        {"account": SECOND_DESTINATION, "region": "eu-central-1"},
+                    ],
+                },
+                {
+                    "repositoryPrefixes": ["shared/"],
+                    "destinations": [{"account": SOURCE, "region": "us-west-2"}],
+                },
+            ],
+        }
+    ]
+}
+
+TWO_SOURCES_ONE_DESTINATION: dict[str, Any] = {
+    "sources": [
+        {
+            "account": SOURCE,
+            "region": "us-east-1",
+            "rules": [
+                {
+                    "repositoryPrefixes": ["prod/"],
+                    "destinations": [{"account": DESTINATION, "region": "eu-west-1"}],
+                }
+            ],
+        },
+        {
+            # No prefixes: every repository of this source leaves its account (a warning).
+            "account": SECOND_SOURCE,
+            "region": "ap-southeast-2",
+            "rules": [{"destinations": [{"account": DESTINATION, "region": "eu-west-1"}]}],
+        },
+    ]
+}
+
+EVERY_DESTINATION_OPTION: dict[str, Any] = {
+    "sources": [
+        {
+            "account": SOURCE,
+            "region": "us-east-1",
+            "rules": [
+                {
+                    "repositoryPrefixes": ["prod/"],
+                    "destinations": [{"account": DESTINATION, "region": "eu-west-1"}],
+                }
+            ],
+        }
+    ],
+    "destinationDefaults": {
+        "allowCreateRepository": False,
+        "role": {
+            "externalId": "ecr-replication-review",
+            "trustedPrincipalArns": [f"arn:aws:iam::{SOURCE}:role/ci-deployer"],
+            "principalOrgId": "o-abcdef1234",
+        },
+        "repositoryTemplate": {
+            "tagMutability": "MUTABLE_WITH_EXCLUSION",
+            "tagMutabilityExclusionFilters": ["release-*", "v*"],
+            "encryption": "KMS",
+            "kmsKeyArn": KMS_KEY_ARN,
+            "lifecyclePolicy": LIFECYCLE_POLICY,
+            "pullAccounts": ["111122223333", "444455556666"],
+            "pullOrganizationId": "o-abcdef1234",
+            "resourceTags": {"team": "platform", "cost-center": "1234"},
+            "description": "Replicated from the build account",
+        },
+    },
+}
+
+
+def topologies() -> dict[str, Any]:
+    """Every test topology by name (the default app first)."""
+    return {
+        "default": default_context(),
+        "fan_out": FAN_OUT,
+        "two_sources_one_destination": TWO_SOURCES_ONE_DESTINATION,
+        "every_destination_option": EVERY_DESTINATION_OPTION,
+    }
+
+
+def synth_topology(context: Any, outdir: Path, *, nag: bool = False) -> Path:
+    """Synthesize a topology's app into ``outdir`` the way ``app.py`` does; returns ``outdir``.
+
+    ``nag`` sets the context flag ``ecrReplication:nag``, so the cdk-nag checks run and any
+    unacknowledged finding fails synthesis.
+    """
+    from aws_cdk import App
+
+    from ecr_replication.cdk_app import build_app
+    from ecr_replication.nag import NAG_CONTEXT_KEY
+
+    app = App(outdir=str(outdir), context={"ecrReplication": context, NAG_CONTEXT_KEY: nag})
+    build_app(app)
+    app.synth()
+    return outdir
+
+
+def stack_templates(assembly: Path) -> dict[str, tuple[str, Path]]:
+    """Every stack of an assembly: display name -> (region, template file)."""
+    manifest = json.loads((assembly / "manifest.json").read_text())
+    return {
+        name: (
+            artifact["environment"].rsplit("/", 1)[1],
+            assembly / artifact["properties"]["templateFile"],
+        )
+        for name, artifact in manifest["artifacts"].items()
+        if artifact["type"] == "aws:cloudformation:stack"
+    }
