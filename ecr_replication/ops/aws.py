@@ -1,0 +1,487 @@
+"""The small AWS access layer of the operations commands (boto3 only, never ``aws_cdk``).
+
+Public names, reused by every operations command (``backfill`` builds on them too):
+
+* :class:`RegistryAccess` — clients per registry. ``client(service, registry, side=...)``:
+  ``side="source"`` uses the caller's credentials; ``side="destination"`` assumes the
+  destination role (:func:`ecr_replication.naming.destination_role_arn`, session name
+  :data:`ecr_replication.naming.SESSION_NAME`, the ``ExternalId`` of the registry's role
+  settings when the topology has one). The role is not assumed with ``assume_role=False``
+  (``--no-assume-role``), when the topology creates no role for that registry (same-account
+  destinations, ``role.enabled: false``) unless a role name was given, or when the caller is
+  already in the registry's account. Assumed sessions are cached per role ARN (one
+  ``AssumeRole`` per destination account and role name; the default name holds the region),
+  and a failed assumption is remembered, so every check of that registry reports the same
+  reason quickly.
+  ``own_account=True`` is for registry-level calls (``DescribeRegistry``,
+  ``GetRegistryPolicy``, ``DescribeRegions``, ...) that act on the credentials' own account:
+  it refuses, as an :class:`AccessError`, credentials of another account.
+  :meth:`RegistryAccess.new_client` is the one place clients are made (tests wrap it to attach
+  botocore Stubbers).
+* :data:`CLIENT_CONFIG` — botocore ``Config`` with the ``adaptive`` retry mode.
+* :func:`new_session` — a boto3 session (the caller's, or explicit keys) sharing one botocore
+  model loader (:func:`shared_loader`), so a session per assumed role costs no re-parsing.
+* :class:`AccessError` — "this registry could not be checked", with a short ``reason``
+  (access denied, throttled past retries, expired credentials, API not offered, ...).
+  :func:`guarded` turns botocore errors into it; :func:`describe_failure` gives the reason
+  text; :func:`error_code` reads a ``ClientError``'s code for the expected ones
+  (``RepositoryNotFoundException``, ...), which callers handle before :func:`guarded` sees them.
+* Paging: :func:`list_repositories` and :func:`list_images` (``DescribeImages`` with
+  ``maxResults=1000``: one listing per repository per registry), :func:`paginate` for others.
+* :func:`run_concurrently` — a bounded thread pool that keeps input order.
+* :func:`home_region` — the region used for account-level calls (STS, EC2 ``DescribeRegions``,
+  ``account:GetRegionOptStatus``), which must work even when the registry's region is disabled.
+"""
+
+from __future__ import annotations
+
+import functools
+import threading
+from collections.abc import Callable, Iterator, Sequence
+from concurrent.futures import ThreadPoolExecutor, as_completed
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+
+import boto3
+import botocore.session
+from botocore.config import Config
+from botocore.exceptions import (
+    BotoCoreError,
+    ClientError,
+    ConnectTimeoutError,
+    EndpointConnectionError,
+    NoCredentialsError,
+    NoRegionError,
+    OperationNotPageableError,
+    ParamValidationError,
+    PartialCredentialsError,
+    ReadTimeoutError,
+    UnknownServiceError,
+)
+from botocore.loaders import Loader, create_loader
+
+from .. import naming
+from ..topology import DestinationRegistry, Registry, ReplicationTopology, region_partitions
+
+if TYPE_CHECKING:
+    from mypy_boto3_ecr.type_defs import ImageDetailTypeDef, RepositoryTypeDef
+
+Side = Literal["source", "destination"]
+CALLER = "caller"
+"""The identity label of the caller's own credentials (other identities are role ARNs)."""
+
+DEFAULT_MAX_WORKERS = 8
+PAGE_SIZE = 1000
+"""``maxResults`` for listings: the largest page ``DescribeImages`` allows."""
+
+CLIENT_CONFIG = Config(
+    retries={"mode": "adaptive", "max_attempts": 8},
+    user_agent_extra="ecr-replication",
+    connect_timeout=10,
+    read_timeout=30,
+)
+
+# Account-level calls go to a region every account has enabled: the registry's own region may
+# be disabled, which is one of the things preflight reports.
+PARTITION_HOME_REGIONS = {"aws": "us-east-1", "aws-cn": "cn-north-1", "aws-us-gov": "us-gov-west-1"}
+
+THROTTLING_CODES = frozenset(
+    {
+        "ThrottlingException",
+        "Throttling",
+        "ThrottledException",
+        "TooManyRequestsException",
+        "RequestLimitExceeded",
+        "RequestThrottled",
+        "RequestThrottledException",
+        "SlowDown",
+    }
+)
+ACCESS_DENIED_CODES = frozenset(
+    {
+        "AccessDenied",
+        "AccessDeniedException",
+        "UnauthorizedOperation",
+        "UnauthorizedException",
+        "AuthorizationError",
+    }
+)
+EXPIRED_CODES = frozenset(
+    {"ExpiredToken", "ExpiredTokenException", "RequestExpired", "TokenRefreshRequired"}
+)
+INVALID_CREDENTIALS_CODES = frozenset(
+    {
+        "InvalidClientTokenId",
+        "UnrecognizedClientException",
+        "SignatureDoesNotMatch",
+        "InvalidSignatureException",
+        "AuthFailure",
+    }
+)
+NOT_OFFERED_CODES = frozenset(
+    {
+        "UnknownOperationException",
+        "InvalidAction",
+        "UnsupportedOperation",
+        "UnsupportedOperationException",
+        "OperationNotSupportedException",
+        "NotImplemented",
+    }
+)
+MAX_REASON_CHARS = 160
+
+T = TypeVar("T")
+R = TypeVar("R")
+
+
+def home_region(registry: Registry) -> str:
+    """The region for account-level calls in the registry's partition."""
+    partition = registry.partition
+    if partition in PARTITION_HOME_REGIONS:
+        return PARTITION_HOME_REGIONS[partition]
+    return min(r for r, p in region_partitions().items() if p == partition)
+
+
+# ---------------------------------------------------------------------------------------------
+# Failures
+
+
+class AccessError(Exception):
+    """A registry (or one check of it) could not be checked; ``reason`` says why, in one line.
+
+    ``credentials`` is True when no call can succeed with these credentials (the role could not
+    be assumed, the credentials are for another account), so callers skip fallbacks.
+    """
+
+    def __init__(self, reason: str, *, credentials: bool = False) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.credentials = credentials
+
+
+def error_code(error: BaseException) -> str:
+    """The service error code of a ``ClientError`` (``""`` for anything else)."""
+    if isinstance(error, ClientError):
+        return str(error.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+def _one_line(text: str) -> str:
+    line = " ".join(text.split())
+    return line if len(line) <= MAX_REASON_CHARS else line[: MAX_REASON_CHARS - 3] + "..."
+
+
+def describe_failure(error: BaseException) -> str:
+    """A short, one-line reason for a botocore error, naming the kind of failure."""
+    if isinstance(error, ClientError):
+        code = error_code(error)
+        operation = error.operation_name or "the API"
+        where = f"({code} calling {operation})"
+        if code in ACCESS_DENIED_CODES:
+            return f"access denied {where}"
+        if code in THROTTLING_CODES:
+            return f"throttled past retries {where}"
+        if code in EXPIRED_CODES:
+            return f"expired credentials {where}; refresh them and run again"
+        if code in INVALID_CREDENTIALS_CODES:
+            return (
+                f"credentials not accepted {where}; check them, and that the region is "
+                "enabled in the account"
+            )
+        if code in NOT_OFFERED_CODES:
+            return f"API not offered by this endpoint {where}"
+        message = str(error.response.get("Error", {}).get("Message", "")) or "no message"
+        return _one_line(f"{code or 'error'} calling {operation}: {message}")
+    if isinstance(error, NoCredentialsError | PartialCredentialsError):
+        return "no usable AWS credentials found (set AWS_PROFILE or sign in, then run again)"
+    if isinstance(error, EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError):
+        return _one_line(f"could not reach the endpoint: {error}")
+    if isinstance(error, ParamValidationError):
+        return _one_line(f"request rejected by botocore: {error}")
+    if isinstance(error, UnknownServiceError | OperationNotPageableError):
+        return _one_line(f"API not offered by this botocore version: {error}")
+    if isinstance(error, NoRegionError):
+        return "no region configured for a client"
+    return _one_line(f"{type(error).__name__}: {error}")
+
+
+@contextmanager
+def guarded(context: str = "") -> Iterator[None]:
+    """Turn botocore errors raised inside the block into an :class:`AccessError`.
+
+    ``context`` (e.g. ``"repository prod/api"``) is put in front of the reason.
+    """
+    try:
+        yield
+    except (ClientError, BotoCoreError) as error:
+        reason = describe_failure(error)
+        raise AccessError(f"{context}: {reason}" if context else reason) from error
+
+
+def require_operation(client: Any, method: str) -> None:
+    """Raise :class:`AccessError` when this botocore has no such API (older releases)."""
+    if not hasattr(client, method):
+        raise AccessError(
+            f"API not offered by this botocore version ({method}); upgrade boto3 and botocore"
+        )
+
+
+# ---------------------------------------------------------------------------------------------
+# Sessions and clients
+
+
+@functools.cache
+def shared_loader() -> Loader:
+    """One botocore data loader for every session this process makes.
+
+    The loader caches parsed service models; without sharing it, each session (one per assumed
+    role) would parse each model again, most of a second for EC2.
+    """
+    return create_loader()
+
+
+def new_session(
+    *, access_key: str | None = None, secret_key: str | None = None, token: str | None = None
+) -> boto3.session.Session:
+    """A boto3 session using :func:`shared_loader`: the caller's (no keys) or explicit keys."""
+    core = botocore.session.Session()
+    core.register_component("data_loader", shared_loader())
+    if access_key is not None and secret_key is not None:
+        core.set_credentials(access_key, secret_key, token)
+    return boto3.session.Session(botocore_session=core)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ClientKey:
+    """What a client is: service, region, and whose credentials (``"caller"`` or a role ARN)."""
+
+    service: str
+    region: str
+    identity: str
+
+    @property
+    def account(self) -> str | None:
+        """The account of an assumed role, None for the caller."""
+        return None if self.identity == CALLER else self.identity.split(":")[4]
+
+
+class RegistryAccess:
+    """Clients for the registries of one topology, with the right credentials for each side.
+
+    Thread-safe: commands call it from a pool of workers. boto3 sessions are not thread-safe,
+    so sessions and clients are created under one lock; clients themselves are shared.
+    """
+
+    def __init__(
+        self,
+        topology: ReplicationTopology,
+        *,
+        assume_role: bool = True,
+        role_name: str | None = None,
+        session: boto3.session.Session | None = None,
+    ) -> None:
+        self.topology = topology
+        self.assume_role = assume_role
+        self.role_name = role_name
+        self._session = session or new_session()
+        self._lock = threading.RLock()
+        self._sessions: dict[str, boto3.session.Session] = {CALLER: self._session}
+        self._role_failures: dict[str, AccessError] = {}
+        self._clients: dict[ClientKey, Any] = {}
+        self._caller_account: str | None = None
+        self._caller_failure: AccessError | None = None
+        self._destinations: dict[Registry, DestinationRegistry] = {
+            d.registry: d for d in topology.destination_registries()
+        }
+
+    # -- identities --------------------------------------------------------------------------
+
+    def caller_account(self, registry: Registry) -> str:
+        """The caller's account id (``sts:GetCallerIdentity`` in ``registry``'s partition, once)."""
+        with self._lock:
+            if self._caller_account is not None:
+                return self._caller_account
+            if self._caller_failure is not None:
+                raise AccessError(self._caller_failure.reason, credentials=True)
+            sts = self._client(
+                ClientKey(service="sts", region=home_region(registry), identity=CALLER)
+            )
+            try:
+                with guarded("could not identify the caller"):
+                    self._caller_account = str(sts.get_caller_identity()["Account"])
+            except AccessError as failure:
+                self._caller_failure = failure
+                raise AccessError(failure.reason, credentials=True) from None
+            return self._caller_account
+
+    def role_arn(self, registry: Registry) -> str:
+        return naming.destination_role_arn(registry, self.role_name)
+
+    def identity(self, registry: Registry, side: Side) -> str:
+        """``"caller"``, or the ARN of the role to assume for this registry on this side."""
+        if side == "source" or not self.assume_role:
+            return CALLER
+        destination = self._destinations.get(registry)
+        creates_role = destination is not None and destination.needs_role
+        if not (creates_role or self.role_name):
+            return CALLER
+        if self.caller_account(registry) == registry.account:
+            return CALLER
+        return self.role_arn(registry)
+
+    def _assume(self, registry: Registry, role_arn: str) -> None:
+        """Assume the role once (a session per role ARN, failures remembered)."""
+        with self._lock:
+            if role_arn in self._sessions:
+                return
+            if role_arn in self._role_failures:
+                raise AccessError(self._role_failures[role_arn].reason, credentials=True)
+            sts = self._client(
+                ClientKey(service="sts", region=home_region(registry), identity=CALLER)
+            )
+            params: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": naming.SESSION_NAME}
+            external_id = self.topology.settings_for(registry).role.external_id
+            if external_id:
+                params["ExternalId"] = external_id
+            try:
+                with guarded(f"could not assume {role_arn}"):
+                    credentials = sts.assume_role(**params)["Credentials"]
+            except AccessError as failure:
+                self._role_failures[role_arn] = failure
+                raise AccessError(failure.reason, credentials=True) from None
+            self._sessions[role_arn] = new_session(
+                access_key=credentials["AccessKeyId"],
+                secret_key=credentials["SecretAccessKey"],
+                token=credentials["SessionToken"],
+            )
+
+    # -- clients -----------------------------------------------------------------------------
+
+    def new_client(self, session: boto3.session.Session, key: ClientKey) -> Any:
+        """Create one client from ``key.identity``'s session.
+
+        The single place clients are made; override or wrap it to instrument clients.
+        """
+        # The service is a runtime value: the stubs' per-service overloads cannot apply.
+        factory: Any = session.client
+        return factory(key.service, region_name=key.region, config=CLIENT_CONFIG)
+
+    def _client(self, key: ClientKey) -> Any:
+        with self._lock:
+            if key not in self._clients:
+                self._clients[key] = self.new_client(self._sessions[key.identity], key)
+            return self._clients[key]
+
+    def client(
+        self,
+        service: str,
+        registry: Registry,
+        *,
+        side: Side,
+        region: str | None = None,
+        own_account: bool = False,
+    ) -> Any:
+        """A client for ``registry`` on ``side``, in ``region`` (default: the registry's region).
+
+        ``own_account=True``: the call acts on the credentials' own account, so credentials of
+        another account raise :class:`AccessError` instead of silently reading the wrong
+        registry.
+        """
+        identity = self.identity(registry, side)
+        if identity != CALLER:
+            self._assume(registry, identity)
+        elif own_account:
+            account = self.caller_account(registry)
+            if account != registry.account:
+                raise AccessError(
+                    f"the credentials in use are for account {account}, not {registry.account}; "
+                    + self._wrong_account_hint(registry, side),
+                    credentials=True,
+                )
+        return self._client(
+            ClientKey(service=service, region=region or registry.region, identity=identity)
+        )
+
+    def _wrong_account_hint(self, registry: Registry, side: Side) -> str:
+        if side == "source":
+            return f"run with credentials of {registry.account}"
+        if not self.assume_role:
+            return "drop --no-assume-role to assume the destination role"
+        return (
+            "the topology creates no destination role for this registry; pass --role-name with "
+            "a role to assume there"
+        )
+
+    def ecr(self, registry: Registry, *, side: Side, own_account: bool = False) -> Any:
+        """The ECR client of a registry (typed as ``mypy_boto3_ecr.ECRClient`` by the stubs)."""
+        return self.client("ecr", registry, side=side, own_account=own_account)
+
+
+# ---------------------------------------------------------------------------------------------
+# Paging
+
+
+def paginate(client: Any, method: str, result_key: str, **params: Any) -> list[Any]:
+    """Every item of ``result_key`` across all pages, asking for the largest page size."""
+    paginator = client.get_paginator(method)
+    items: list[Any] = []
+    for page in paginator.paginate(**params, PaginationConfig={"PageSize": PAGE_SIZE}):
+        items.extend(page.get(result_key, ()))
+    return items
+
+
+def list_repositories(client: Any, registry: Registry) -> list[RepositoryTypeDef]:
+    """Every repository of a registry (``DescribeRepositories``, 1000 per page)."""
+    return cast(
+        "list[RepositoryTypeDef]",
+        paginate(client, "describe_repositories", "repositories", registryId=registry.account),
+    )
+
+
+def list_images(client: Any, registry: Registry, repository: str) -> list[ImageDetailTypeDef]:
+    """Every image of a repository: one ``DescribeImages`` listing, 1000 images per page.
+
+    Raises ``RepositoryNotFoundException`` (a ``ClientError``) when the repository is missing.
+    """
+    return cast(
+        "list[ImageDetailTypeDef]",
+        paginate(
+            client,
+            "describe_images",
+            "imageDetails",
+            registryId=registry.account,
+            repositoryName=repository,
+        ),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Concurrency
+
+
+def run_concurrently(
+    items: Sequence[T],
+    work: Callable[[T], R],
+    *,
+    max_workers: int | None = None,
+    on_done: Callable[[], None] | None = None,
+) -> list[R]:
+    """``[work(item) for item in items]`` on at most ``max_workers`` threads, in input order.
+
+    ``max_workers`` defaults to :data:`DEFAULT_MAX_WORKERS`, read at call time.
+
+    ``on_done`` is called after each item (e.g. to advance a progress bar). ``work`` should
+    turn expected AWS failures into results; anything else it raises is re-raised here.
+    """
+    if not items:
+        return []
+    workers = max(1, min(max_workers or DEFAULT_MAX_WORKERS, len(items)))
+    results: list[R | None] = [None] * len(items)
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="ecr-replication") as pool:
+        futures = {pool.submit(work, item): index for index, item in enumerate(items)}
+        for future in as_completed(futures):
+            results[futures[future]] = future.result()
+            if on_done is not None:
+                on_done()
+    return cast("list[R]", results)

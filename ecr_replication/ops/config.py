@@ -1,0 +1,124 @@
+"""Where the operations commands get their topology, and the options every command shares.
+
+Public names, reused by every operations command (``preflight``, ``verify``, ``cost``,
+``backfill``):
+
+* :func:`load_topology` — read a ``cdk.json`` whose ``context`` holds ``ecrReplication``, or a
+  bare topology JSON file, and validate it with :func:`ecr_replication.topology.parse_topology`
+  (the same model and validation as the CDK app). Any problem raises
+  :class:`~ecr_replication.errors.ReplicationConfigError` whose first line names the file, so
+  the console command prints one line and exits 2.
+* :func:`add_common_arguments` — ``--config PATH``, ``--json``, ``--no-assume-role``
+  (``args.assume_role`` becomes False) and ``--role-name NAME`` (``args.role_name``; None means
+  the per-region default :func:`ecr_replication.naming.destination_role_name`).
+
+Nothing here talks to AWS or imports boto3.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from pathlib import Path
+
+from ..errors import Problem, ReplicationConfigError
+from ..naming import DESTINATION_ROLE_NAME_PREFIX
+from ..topology import CONTEXT_KEY, ReplicationTopology, parse_topology
+
+DEFAULT_CONFIG = "cdk.json"
+IAM_ROLE_NAME_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}$")
+
+
+def _config_error(path: Path, message: str) -> ReplicationConfigError:
+    return ReplicationConfigError([Problem(str(path), message)])
+
+
+def load_topology(path: str | Path = DEFAULT_CONFIG) -> ReplicationTopology:
+    """The topology from ``path``: a ``cdk.json`` (``context.ecrReplication``) or a bare topology.
+
+    A file is read as a ``cdk.json`` when its top-level object has a ``context`` or ``app`` key;
+    otherwise the whole file is the topology. The context value may also be a JSON string (the
+    form ``cdk -c ecrReplication='{...}'`` produces). Problems of the topology keep their field
+    paths, prefixed with the file and, for a ``cdk.json``, ``context.ecrReplication``.
+    """
+    file = Path(path)
+    try:
+        text = file.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise _config_error(
+            file,
+            "does not exist; pass --config PATH: a cdk.json whose context holds "
+            f"{CONTEXT_KEY}, or a topology JSON file",
+        ) from None
+    except IsADirectoryError:
+        raise _config_error(file, "is a directory, not a JSON file") from None
+    except UnicodeDecodeError:
+        raise _config_error(file, "is not UTF-8 text") from None
+    except OSError as error:
+        raise _config_error(file, f"cannot be read: {error.strerror or error}") from None
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError as error:
+        raise _config_error(
+            file, f"is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+        ) from None
+
+    field_prefix = ""
+    raw: object = document
+    if isinstance(document, dict) and ("context" in document or "app" in document):
+        context = document.get("context")
+        if not isinstance(context, dict) or CONTEXT_KEY not in context:
+            raise _config_error(
+                file,
+                f"context.{CONTEXT_KEY} is not set; put the replication topology under "
+                f'"context": {{"{CONTEXT_KEY}": {{...}}}}',
+            )
+        raw = context[CONTEXT_KEY]
+        field_prefix = f"context.{CONTEXT_KEY}"
+    try:
+        return parse_topology(raw)
+    except ReplicationConfigError as error:
+        located = (p.under(field_prefix) for p in error.problems)
+        raise ReplicationConfigError(
+            Problem(f"{file}: {p.path}" if p.path else str(file), p.message) for p in located
+        ) from None
+
+
+def _role_name(value: str) -> str:
+    if not IAM_ROLE_NAME_PATTERN.match(value):
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not an IAM role name: 1 to 64 letters, digits and + = , . @ _ -"
+        )
+    return value
+
+
+def add_common_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add ``--config``, ``--json``, ``--no-assume-role`` and ``--role-name`` to a subcommand."""
+    parser.add_argument(
+        "--config",
+        metavar="PATH",
+        default=DEFAULT_CONFIG,
+        help=f"a cdk.json whose context holds {CONTEXT_KEY}, or a bare topology JSON file "
+        f"(default: ./{DEFAULT_CONFIG})",
+    )
+    parser.add_argument(
+        "--json",
+        action="store_true",
+        help="print a machine-readable report (stable schema, see the documentation) on stdout",
+    )
+    parser.add_argument(
+        "--no-assume-role",
+        dest="assume_role",
+        action="store_false",
+        help="use the caller's credentials for destination registries too, instead of "
+        "assuming the destination role",
+    )
+    parser.add_argument(
+        "--role-name",
+        metavar="NAME",
+        type=_role_name,
+        default=None,
+        help="name of the destination role to assume in each destination account "
+        f"(default: {DESTINATION_ROLE_NAME_PREFIX}<region>, the role the constructs create)",
+    )

@@ -1,0 +1,562 @@
+"""``ecr-replication preflight``: will replication work?
+
+Checks every registry of the topology, registries concurrently, each check one or two API
+calls (no per-repository or per-image calls):
+
+* ``region-enabled`` (every source and destination registry): the region is enabled in the
+  registry's account — EC2 ``DescribeRegions(AllRegions=True)`` ``OptInStatus``, or
+  ``account:GetRegionOptStatus`` when EC2 does not answer. Both are asked in the partition's
+  home region (``us-east-1`` for ``aws``), since a disabled region's endpoints refuse calls.
+  When the region is not enabled the registry's other checks are ``skipped``.
+* ``replication-configuration`` (sources): ``DescribeRegistry`` gives the deployed rules; they
+  must equal the topology's rules (as a set: the order of rules does not change what ECR
+  replicates). The difference lists ``- missing`` (desired, not deployed) and ``+ unexpected``
+  (deployed, not desired) rules.
+* ``registry-policy`` (destinations with sources in other accounts): ``GetRegistryPolicy``,
+  evaluated statement by statement against the grants the topology derives
+  (:meth:`~ecr_replication.topology.ReplicationTopology.destination_registries`): each source
+  account must be allowed ``ecr:ReplicateImage``, and ``ecr:CreateRepository`` unless
+  ``allowCreateRepository`` is false, on ``repository/<prefix>*`` for each of its prefixes.
+  See :func:`evaluate_policy` for what counts.
+* ``repository-templates`` (destinations with templates enabled):
+  ``DescribeRepositoryCreationTemplates`` must list a template, applied for ``REPLICATION``
+  with the topology's tag mutability, for each template prefix of the registry. An endpoint
+  that does not offer the API makes this check (and so the registry) ``unchecked``.
+
+Statuses: ``ok``, ``problem`` (exit 1), ``unchecked`` (exit 3 unless there are problems; the
+registry is named either way), ``skipped``.
+
+IAM permissions. Source accounts (the caller): ``sts:GetCallerIdentity``,
+``ec2:DescribeRegions`` (or ``account:GetRegionOptStatus``), ``ecr:DescribeRegistry``, and
+``sts:AssumeRole`` on the destination roles. Destination accounts (the destination role the
+constructs create already has these): ``ec2:DescribeRegions`` (or
+``account:GetRegionOptStatus``), ``ecr:GetRegistryPolicy``,
+``ecr:DescribeRepositoryCreationTemplates``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import re
+from collections import Counter
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+from rich.console import Console
+
+from ..policies import CREATE_REPOSITORY_ACTIONS, REPLICATION_ACTIONS, repository_arns
+from ..topology import DestinationRegistry, Registry, SourceRegistry
+from . import report
+from .aws import (
+    AccessError,
+    RegistryAccess,
+    Side,
+    error_code,
+    guarded,
+    home_region,
+    paginate,
+    require_operation,
+    run_concurrently,
+)
+from .config import add_common_arguments, load_topology
+
+COMMAND = "preflight"
+REGION_ENABLED = "region-enabled"
+REPLICATION_CONFIGURATION = "replication-configuration"
+REGISTRY_POLICY = "registry-policy"
+REPOSITORY_TEMPLATES = "repository-templates"
+ENABLED_REGION_STATUSES = frozenset(
+    {"opt-in-not-required", "opted-in", "ENABLED", "ENABLED_BY_DEFAULT"}
+)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class CheckResult:
+    """The result of one check of one registry."""
+
+    registry: Registry
+    side: Side
+    check: str
+    status: report.Status
+    message: str
+    details: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "registry": self.registry.key,
+            "side": self.side,
+            "check": self.check,
+            "status": self.status,
+            "message": self.message,
+            "details": list(self.details),
+        }
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class _Verdict:
+    status: report.Status
+    message: str
+    details: tuple[str, ...] = ()
+
+
+# ---------------------------------------------------------------------------------------------
+# Region opt-in
+
+
+def region_opt_status(access: RegistryAccess, registry: Registry, side: Side) -> tuple[str, str]:
+    """The region's opt-in status in the registry's account, and the API that said so."""
+    where = home_region(registry)
+    try:
+        ec2 = access.client("ec2", registry, side=side, region=where, own_account=True)
+        with guarded():
+            regions = ec2.describe_regions(AllRegions=True, RegionNames=[registry.region])
+        for region in regions.get("Regions", ()):
+            if region.get("RegionName") == registry.region:
+                return str(region.get("OptInStatus", "opt-in-not-required")), "ec2:DescribeRegions"
+        raise AccessError(f"ec2:DescribeRegions does not list {registry.region}")
+    except AccessError as ec2_failure:
+        if ec2_failure.credentials:
+            raise
+        try:
+            account = access.client("account", registry, side=side, region=where, own_account=True)
+            require_operation(account, "get_region_opt_status")
+            with guarded():
+                response = account.get_region_opt_status(RegionName=registry.region)
+            return str(response["RegionOptStatus"]), "account:GetRegionOptStatus"
+        except AccessError as account_failure:
+            raise AccessError(
+                f"{ec2_failure.reason}; account:GetRegionOptStatus: {account_failure.reason}"
+            ) from None
+
+
+def check_region(access: RegistryAccess, registry: Registry, side: Side) -> _Verdict:
+    status, api = region_opt_status(access, registry, side)
+    if status in ENABLED_REGION_STATUSES:
+        return _Verdict(status="ok", message=f"{registry.region} is enabled ({status})")
+    return _Verdict(
+        status="problem",
+        message=f"{registry.region} is not enabled in account {registry.account} ({api}: "
+        f"{status}); enable it in the account's settings before replicating there",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Replication configuration
+
+RuleSignature = tuple[tuple[str, ...], tuple[str, ...]]
+"""A rule as a comparable value: (sorted destination keys, sorted prefixes)."""
+
+
+def desired_rules(source: SourceRegistry) -> list[RuleSignature]:
+    return [
+        (
+            tuple(sorted(d.key for d in rule.destinations)),
+            tuple(sorted(rule.repository_prefixes)),
+        )
+        for rule in source.rules
+    ]
+
+
+def deployed_rules(configuration: Mapping[str, Any]) -> list[RuleSignature]:
+    return [
+        (
+            tuple(sorted(f"{d.get('registryId')}/{d.get('region')}" for d in rule["destinations"])),
+            tuple(sorted(f["filter"] for f in rule.get("repositoryFilters", ()))),
+        )
+        for rule in configuration.get("rules", ())
+    ]
+
+
+def describe_rule(rule: RuleSignature) -> str:
+    destinations, prefixes = rule
+    what = ", ".join(prefixes) if prefixes else "(every repository)"
+    return f"{what} -> {', '.join(destinations)}"
+
+
+def replication_difference(
+    desired: Sequence[RuleSignature], deployed: Sequence[RuleSignature]
+) -> list[str]:
+    """``- missing: ...`` for desired rules not deployed, ``+ unexpected: ...`` for the others."""
+    missing = Counter(desired) - Counter(deployed)
+    unexpected = Counter(deployed) - Counter(desired)
+    return [f"- missing: {describe_rule(r)}" for r in missing.elements()] + [
+        f"+ unexpected: {describe_rule(r)}" for r in unexpected.elements()
+    ]
+
+
+def check_replication_configuration(access: RegistryAccess, source: SourceRegistry) -> _Verdict:
+    ecr = access.ecr(source.registry, side="source", own_account=True)
+    with guarded():
+        response = ecr.describe_registry()
+    deployed = deployed_rules(response.get("replicationConfiguration") or {})
+    desired = desired_rules(source)
+    difference = replication_difference(desired, deployed)
+    if not difference:
+        count = len(desired)
+        return _Verdict(
+            status="ok",
+            message=f"deployed configuration matches the topology ({count} "
+            f"{'rule' if count == 1 else 'rules'})",
+        )
+    if not deployed:
+        return _Verdict(
+            status="problem",
+            message="no replication configuration is deployed; deploy the source stack",
+            details=tuple(difference),
+        )
+    return _Verdict(
+        status="problem",
+        message="the deployed replication configuration differs from the topology",
+        details=tuple(difference),
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Registry policy
+
+
+def _iam_glob(pattern: str, *, ignore_case: bool) -> re.Pattern[str]:
+    """An IAM wildcard pattern (``*`` any run of characters, ``?`` one) as a regex."""
+    regex = "".join(
+        ".*" if char == "*" else "." if char == "?" else re.escape(char) for char in pattern
+    )
+    flags = (re.IGNORECASE | re.DOTALL) if ignore_case else re.DOTALL
+    return re.compile(regex, flags)
+
+
+def resource_covers(policy_pattern: str, wanted: str) -> bool:
+    """Whether every ARN matching ``wanted`` also matches the policy's resource pattern.
+
+    ``wanted`` is a literal ARN, or a literal prefix followed by one ``*`` (what the grants
+    produce, e.g. ``...:repository/prod/*``). Such a set is covered exactly when the policy
+    pattern ends in ``*`` and the rest of it matches some beginning of the literal prefix:
+    ``repository/prod*`` and ``repository/*`` cover ``repository/prod/*``;
+    ``repository/prod/api*`` does not.
+    """
+    if not wanted.endswith("*"):
+        return _iam_glob(policy_pattern, ignore_case=False).fullmatch(wanted) is not None
+    if not policy_pattern.endswith("*"):
+        return False
+    literal = wanted[:-1]
+    return _iam_glob(policy_pattern[:-1], ignore_case=False).match(literal) is not None
+
+
+def _as_list(value: object) -> list[Any]:
+    if isinstance(value, list):
+        return value
+    return [] if value is None else [value]
+
+
+def _principal_matches(principal: object, account: str, partition: str) -> bool:
+    if principal == "*":
+        return True
+    if not isinstance(principal, Mapping):
+        return False
+    names = _as_list(principal.get("AWS"))
+    return any(name in ("*", account, f"arn:{partition}:iam::{account}:root") for name in names)
+
+
+def _action_matches(actions: object, action: str) -> bool:
+    return any(
+        isinstance(pattern, str) and _iam_glob(pattern, ignore_case=True).fullmatch(action)
+        for pattern in _as_list(actions)
+    )
+
+
+def evaluate_policy(
+    document: Mapping[str, Any], *, account: str, partition: str, action: str, resource: str
+) -> tuple[bool, str]:
+    """Whether the policy lets ``account`` call ``action`` on every ARN of ``resource``.
+
+    Returns ``(allowed, why_not)``. Counted: ``Allow`` statements without a ``Condition`` whose
+    principal is the account (``arn:...:iam::ACCOUNT:root``, the bare id, or ``*``), whose
+    actions match (wildcards such as ``ecr:*`` included, case-insensitive) and whose resources
+    cover the whole pattern (:func:`resource_covers`). A matching ``Deny`` wins, with or
+    without a condition. Statements with a ``Condition`` never count as allowing: preflight
+    cannot evaluate them, and a condition such as ``aws:PrincipalOrgID`` is likely not met by
+    ECR's replication role. Statements using ``NotPrincipal``, ``NotAction`` or
+    ``NotResource`` are not evaluated.
+    """
+    allowed_by: str | None = None
+    conditional: list[str] = []
+    for index, statement in enumerate(_as_list(document.get("Statement"))):
+        if not isinstance(statement, Mapping) or any(
+            key in statement for key in ("NotPrincipal", "NotAction", "NotResource")
+        ):
+            continue
+        name = str(statement.get("Sid") or f"#{index}")
+        matches = (
+            _principal_matches(statement.get("Principal"), account, partition)
+            and _action_matches(statement.get("Action"), action)
+            and any(
+                isinstance(pattern, str) and resource_covers(pattern, resource)
+                for pattern in _as_list(statement.get("Resource"))
+            )
+        )
+        if not matches:
+            continue
+        if statement.get("Effect") == "Deny":
+            return False, f"denied by statement {name}"
+        if statement.get("Effect") == "Allow":
+            if "Condition" in statement:
+                conditional.append(name)
+            elif allowed_by is None:
+                allowed_by = name
+    if allowed_by is not None:
+        return True, ""
+    if conditional:
+        return False, (
+            f"only statement {', '.join(conditional)} allows it, under a Condition that ECR's "
+            "replication role may not meet"
+        )
+    return False, "no statement allows it"
+
+
+def missing_grants(destination: DestinationRegistry, document: Mapping[str, Any]) -> list[str]:
+    """One line per (source, action, repository pattern) the policy does not allow."""
+    registry = destination.registry
+    actions = [
+        *REPLICATION_ACTIONS,
+        *(CREATE_REPOSITORY_ACTIONS if destination.settings.allow_create_repository else ()),
+    ]
+    lines = []
+    for grant in destination.cross_account_grants:
+        resources = repository_arns(
+            registry.partition, registry.region, registry.account, grant.repository_prefixes
+        )
+        for action in actions:
+            for resource in resources:
+                allowed, why_not = evaluate_policy(
+                    document,
+                    account=grant.source.account,
+                    partition=grant.source.partition,
+                    action=action,
+                    resource=resource,
+                )
+                if not allowed:
+                    pattern = resource.split(":", 5)[5]
+                    lines.append(f"{grant.source.key} may not {action} on {pattern}: {why_not}")
+    return lines
+
+
+def check_registry_policy(access: RegistryAccess, destination: DestinationRegistry) -> _Verdict:
+    if not destination.needs_registry_policy:
+        return _Verdict(status="ok", message="no sources in other accounts: no policy needed")
+    ecr = access.ecr(destination.registry, side="destination", own_account=True)
+    with guarded():
+        try:
+            text: str | None = ecr.get_registry_policy()["policyText"]
+        except ClientError as error:
+            if error_code(error) != "RegistryPolicyNotFoundException":
+                raise
+            text = None
+    if text is None:
+        return _Verdict(
+            status="problem",
+            message="no registry policy: no source account may replicate into this registry; "
+            "deploy the destination stack",
+            details=tuple(missing_grants(destination, {})),
+        )
+    try:
+        document = json.loads(text)
+    except json.JSONDecodeError:
+        return _Verdict(status="problem", message="the registry policy is not valid JSON")
+    if not isinstance(document, Mapping):
+        return _Verdict(status="problem", message="the registry policy is not a JSON object")
+    missing = missing_grants(destination, document)
+    if missing:
+        return _Verdict(
+            status="problem",
+            message="the registry policy does not let every source replicate its prefixes",
+            details=tuple(missing),
+        )
+    sources = len(destination.cross_account_grants)
+    return _Verdict(
+        status="ok",
+        message=f"allows every source ({sources}) to replicate its prefixes",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# Repository creation templates
+
+
+def check_repository_templates(
+    access: RegistryAccess, destination: DestinationRegistry
+) -> _Verdict:
+    ecr = access.ecr(destination.registry, side="destination", own_account=True)
+    require_operation(ecr, "describe_repository_creation_templates")
+    with guarded():
+        templates = paginate(
+            ecr, "describe_repository_creation_templates", "repositoryCreationTemplates"
+        )
+    by_prefix = {t.get("prefix"): t for t in templates}
+    wanted_mutability = destination.settings.repository_template.tag_mutability
+    lines = []
+    for prefix in destination.template_prefixes:
+        template = by_prefix.get(prefix)
+        if template is None:
+            lines.append(
+                f"missing template {prefix!r}: repositories that replication creates get ECR "
+                "defaults (mutable tags, AES256, no policies)"
+            )
+            continue
+        applied_for = list(template.get("appliedFor", ()))
+        if "REPLICATION" not in applied_for:
+            lines.append(
+                f"template {prefix!r} is not applied for REPLICATION (appliedFor: "
+                f"{', '.join(applied_for) or 'none'})"
+            )
+        mutability = template.get("imageTagMutability")
+        if mutability and mutability != wanted_mutability:
+            lines.append(
+                f"template {prefix!r} has imageTagMutability {mutability}; the topology wants "
+                f"{wanted_mutability}"
+            )
+    if lines:
+        return _Verdict(
+            status="problem",
+            message="repository creation templates are missing or differ",
+            details=tuple(lines),
+        )
+    return _Verdict(
+        status="ok",
+        message=f"templates in place for {', '.join(destination.template_prefixes)}",
+    )
+
+
+# ---------------------------------------------------------------------------------------------
+# The command
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Target:
+    """One registry on one side: what one worker checks."""
+
+    registry: Registry
+    side: Side
+
+
+def _run_check(target: Target, check: str, verdict: Callable[[], _Verdict]) -> CheckResult:
+    try:
+        result = verdict()
+    except AccessError as failure:
+        result = _Verdict(status="unchecked", message=failure.reason)
+    return CheckResult(
+        registry=target.registry,
+        side=target.side,
+        check=check,
+        status=result.status,
+        message=result.message,
+        details=result.details,
+    )
+
+
+def check_target(access: RegistryAccess, target: Target) -> list[CheckResult]:
+    """Every check of one registry on one side, in a fixed order."""
+    topology = access.topology
+    registry = target.registry
+    checks: list[tuple[str, Callable[[], _Verdict]]] = []
+    if target.side == "source":
+        source = topology.source(registry)
+        assert source is not None  # targets come from the topology's sources
+        checks.append(
+            (REPLICATION_CONFIGURATION, lambda: check_replication_configuration(access, source))
+        )
+    else:
+        destination = topology.destination_registry(registry)
+        assert destination is not None  # targets come from the topology's destinations
+        checks.append((REGISTRY_POLICY, lambda: check_registry_policy(access, destination)))
+        if destination.needs_template:
+            checks.append(
+                (REPOSITORY_TEMPLATES, lambda: check_repository_templates(access, destination))
+            )
+    region = _run_check(target, REGION_ENABLED, lambda: check_region(access, registry, target.side))
+    results = [region]
+    for check, verdict in checks:
+        if region.status == "problem":
+            results.append(
+                CheckResult(
+                    registry=registry,
+                    side=target.side,
+                    check=check,
+                    status="skipped",
+                    message="the region is not enabled",
+                )
+            )
+        else:
+            results.append(_run_check(target, check, verdict))
+    return results
+
+
+def targets(access: RegistryAccess) -> list[Target]:
+    topology = access.topology
+    return [Target(registry=s.registry, side="source") for s in topology.sources] + [
+        Target(registry=d.registry, side="destination") for d in topology.destination_registries()
+    ]
+
+
+def preflight(
+    access: RegistryAccess, *, tracker: report.ProgressTracker | None = None
+) -> list[CheckResult]:
+    """Every check of every registry of ``access.topology``, registries concurrently."""
+    work = targets(access)
+    if tracker is not None:
+        tracker.add(len(work))
+    per_target = run_concurrently(
+        work,
+        lambda target: check_target(access, target),
+        on_done=tracker.advance if tracker is not None else None,
+    )
+    return [result for results in per_target for result in results]
+
+
+def outcome_of(results: Sequence[CheckResult]) -> report.Outcome:
+    return report.Outcome(
+        problems=sum(1 for r in results if r.status == "problem"),
+        unchecked=tuple(
+            report.Unchecked(registry=r.registry.key, check=r.check, reason=r.message)
+            for r in results
+            if r.status == "unchecked"
+        ),
+    )
+
+
+def render(console: Console, results: Sequence[CheckResult]) -> None:
+    table = report.new_table(
+        "Preflight: will replication work?", ["Registry", "Side", "Check", "Status", "Details"]
+    )
+    for r in results:
+        details = "\n".join((r.message, *(f"  {line}" for line in r.details)))
+        table.add_row(
+            report.cell(r.registry.key),
+            report.cell(r.side),
+            report.cell(r.check),
+            report.status_cell(r.status),
+            report.cell(details),
+        )
+    console.print(table)
+
+
+def add_arguments(parser: argparse.ArgumentParser) -> None:
+    add_common_arguments(parser)
+
+
+def run(args: argparse.Namespace) -> int:
+    topology = load_topology(args.config)
+    access = RegistryAccess(topology, assume_role=args.assume_role, role_name=args.role_name)
+    console = report.make_console()
+    with report.progress(console, "Checking registries", enabled=not args.json) as tracker:
+        results = preflight(access, tracker=tracker)
+    return report.finish(
+        command=COMMAND,
+        as_json=args.json,
+        outcome=outcome_of(results),
+        body={"checks": [r.to_json() for r in results]},
+        render=lambda c: render(c, results),
+        ok_message="Replication will work: every check passed.",
+        console=console,
+    )

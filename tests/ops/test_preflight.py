@@ -1,0 +1,626 @@
+"""``ecr-replication preflight``: regions, replication configuration, grants, templates."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from opshelp import (
+    DEST_A,
+    DEST_B,
+    SOURCE,
+    TEMPLATES_PARAMS,
+    ClientStubs,
+    CliResult,
+    deploy_replication,
+    ecr_client,
+    template_response,
+    topology_document,
+    topology_of,
+)
+
+from ecr_replication.ops import aws
+from ecr_replication.ops.preflight import evaluate_policy, resource_covers
+from ecr_replication.topology import Registry
+
+Run = Callable[..., CliResult]
+WriteConfig = Callable[..., Path]
+ARN_A = "arn:aws:ecr:eu-west-1:111111111111:repository"
+
+
+def deploy(path: Path) -> None:
+    deploy_replication(topology_of(path))
+
+
+def stub_templates(
+    stubs: ClientStubs, *registries: Registry, prefixes: tuple[str, ...] = ("prod",)
+) -> None:
+    for registry in registries:
+        stubs.respond(
+            registry,
+            "ecr",
+            "describe_repository_creation_templates",
+            template_response(*prefixes),
+            TEMPLATES_PARAMS,
+        )
+
+
+def checks(result: CliResult) -> dict[tuple[str, str], dict[str, Any]]:
+    return {(c["registry"], c["check"]): c for c in result.json["checks"]}
+
+
+def test_preflight_passes_when_everything_is_deployed(
+    write_config: WriteConfig, run_cli: Run, stubs: ClientStubs
+) -> None:
+    config = write_config()
+    deploy(config)
+    stub_templates(stubs, DEST_A, DEST_B)
+
+    result = run_cli("preflight", "--config", str(config), "--json")
+
+    assert result.code == 0, result.out
+    found = checks(result)
+    assert {c["status"] for c in found.values()} == {"ok"}
+    assert set(found) == {
+        (SOURCE.key, "region-enabled"),
+        (SOURCE.key, "replication-configuration"),
+        (DEST_A.key, "region-enabled"),
+        (DEST_A.key, "registry-policy"),
+        (DEST_A.key, "repository-templates"),
+        (DEST_B.key, "region-enabled"),
+        (DEST_B.key, "registry-policy"),
+        (DEST_B.key, "repository-templates"),
+    }
+    stubs.assert_all_used()
+
+
+def test_preflight_reads_destinations_through_the_destination_role(
+    write_config: WriteConfig, run_cli: Run, stubs: ClientStubs
+) -> None:
+    config = write_config()
+    deploy(config)
+    stub_templates(stubs, DEST_A, DEST_B)
+
+    run_cli("preflight", "--config", str(config), "--json")
+
+    identities = {key.identity for key in stubs.created if key.service == "ecr"}
+    assert identities == {
+        aws.CALLER,
+        "arn:aws:iam::111111111111:role/ecr-replication-destination-eu-west-1",
+        "arn:aws:iam::222222222222:role/ecr-replication-destination-us-east-1",
+    }
+
+
+def test_preflight_human_output_is_a_table_with_a_verdict(
+    write_config: WriteConfig, run_cli: Run, stubs: ClientStubs
+) -> None:
+    config = write_config()
+    deploy(config)
+    stub_templates(stubs, DEST_A, DEST_B)
+
+    result = run_cli("preflight", "--config", str(config))
+
+    assert result.code == 0
+    assert "Preflight: will replication work?" in result.out
+    assert "registry-policy" in result.out and "111111111111/eu-west-1" in result.out
+    assert "Replication will work: every check passed." in result.out
+    assert result.err == ""
+
+
+def test_an_undeployed_replication_configuration_is_a_problem_listing_the_missing_rule(
+    write_config: WriteConfig, run_cli: Run, stubs: ClientStubs
+) -> None:
+    config = write_config()
+    stub_templates(stubs, DEST_A, DEST_B)
+    deploy(config)
+    ecr_client(SOURCE).put_replication_configuration(replicationConfiguration={"rules": []})
+
+    result = run_cli("preflight", "--config", str(config), "--json")
+
+    assert result.code == 1
+    check = checks(result)[(SOURCE.key, "replication-configuration")]
+    assert check["status"] == "problem"
+    assert "no replication configuration is deployed" in check["message"]
+    assert check["details"] == [
+        "- missing: prod/ -> 111111111111/eu-west-1, 222222222222/us-east-1"
+    ]
+
+
+def test_a_drifted_replication_configuration_shows_the_difference(
+    write_config: WriteConfig, run_cli: Run, stubs: ClientStubs
+) -> None:
+    config = write_config()
+    stub_templates(stubs, DEST_A, DEST_B)
+    deploy(config)
+    ecr_client(SOURCE).put_replication_configuration(
+        replicationConfiguration={
+            "rules": [
+                {
+                    "destinations": [{"region": "eu-west-1", "registryId": DEST_A.account}],
+                    "repositoryFilters": [{"filter": "dev/", "filterType": "PREFIX_MATCH"}],
+                }
+            ]
+        }
+    )
+
+    result = run_cli("preflight", "--config", str(config))
+
+    assert result.code == 1
+    assert "the deployed replication configuration differs" in result.out
+    assert "- missing: prod/ -> 111111111111/eu-west-1, 222222222222/us-east-1" in result.out
+    assert "+ unexpected: dev/ -> 111111111111/eu-west-1" in result.out
+    assert "1 problem found." in result.out
+
+
+def test_a_missing_registry_policy_names_every_grant_it_lacks(
+    write_config: WriteConfig, run_cli: Run, stubs: ClientStubs
+) -> None:
+    config = write_config()
+    stub_templates(stubs, DEST_A, DEST_B)
+    deploy(config)
+    ecr_client(DEST_A).delete_registry_policy()
+
+    result = run_cli("preflight", "--config", str(config), "--json")
+
+    assert result.code == 1
+    check = checks(result)[(DEST_A.key, "registry-policy")]
+    assert check["status"] == "problem"
+    assert "no registry policy" in check["message"]
+    assert check["details"] == [
+        f"{SOURCE.key} may not ecr:ReplicateImage on repository/prod/*: no statement allows it",
+        f"{SOURCE.key} may not ecr:CreateRepository on repository/prod/*: no statement allows it",
+    ]
+    assert checks(result)[(DEST_B.key, "registry-policy")]["status"] == "ok"
+
+
+def put_policy(registry: Registry, *statements: dict[str, Any]) -> None:
+    ecr_client(registry).put_registry_policy(
+        policyText=json.dumps({"Version": "2012-10-17", "Statement": list(statements)})
+    )
+
+
+def stub_policy(stubs: ClientStubs, registry: Registry, *statements: dict[str, Any]) -> None:
+    """A deployed policy moto would refuse to store (wildcards, Deny): ECR evaluates it anyway."""
+    document = {"Version": "2012-10-17", "Statement": list(statements)}
+    stubs.respond(
+        registry,
+        "ecr",
+        "get_registry_policy",
+        {"registryId": registry.account, "policyText": json.dumps(document)},
+        {},
+    )
+
+
+def test_a_policy_without_create_repository_is_a_problem_naming_that_action(
+    write_config: WriteConfig, run_cli: Run, stubs: ClientStubs
+) -> None:
+    config = write_config()
+    stub_templates(stubs, DEST_A, DEST_B)
+    deploy(config)
+    put_policy(
+        DEST_A,
+        {
+            "Sid": "OnlyReplicate",
+            "Effect": "Allow",
+            "Principal": {"AWS": f"arn:aws:iam::{SOURCE.account}:root"},
+            "Action": "ecr:ReplicateImage",
+            "Resource": f"{ARN_A}/prod/*",
+        },
+    )
+
+    result = run_cli("preflight", "--config", str(config), "--json")
+
+    assert result.code == 1
+    assert checks(result)[(DEST_A.key, "registry-policy")]["details"] == [
+        f"{SOURCE.key} may not ecr:CreateRepository on repository/prod/*: no statement allows it"
+    ]
+
+
+def test_a_policy_without_create_repository_is_enough_when_creation_is_not_allowed(
+    write_config: WriteConfig, run_cli: Run, stubs: ClientStubs
+) -> None:
+    config = write_config(topology_document(destinationDefaults={"allowCreateRepository": False}))
+    stub_templates(stubs, DEST_A, DEST_B)
+    deploy(config)
+
+    result = run_cli("preflight", "--config", str(config), "--json")
+
+    assert result.code == 0, result.out
+
+
+def test_a_broader_policy_with_wildcards_counts_as_granting(
+    write_config: WriteConfig, run_cli: Run, stubs: ClientStubs
+) -> None:
+    config = write_config()
+    stub_templates(stubs, DEST_A, DEST_B)
+    deploy(config)
+    stub_policy(
+        stubs,
+        DEST_A,
+        {
+            "Effect": "Allow",
+            "Principal": {"AWS": [SOURCE.account, "arn:aws:iam::999999999999:root"]},
+            "Action": ["ecr:*"],
+            "Resource": [f"{ARN_A}/*"],
+        },
+    )
+
+    result = run_cli("preflight", "--config", str(config), "--json")
+
+    assert checks(result)[(DEST_A.key, "registry-policy")]["status"] == "ok"
+    assert result.code == 0
+
+
+def test_a_conditional_or_denying_statement_does_not_count_as_a_grant(
+    write_config: WriteConfig, run_cli: Run, stubs: ClientStubs
+) -> None:
+    config = write_config()
+    stub_templates(stubs, DEST_A, DEST_B)
+    deploy(config)
+    allow_all = {
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{SOURCE.account}:root"},
+        "Action": ["ecr:ReplicateImage", "ecr:CreateRepository"],
+        "Resource": f"{ARN_A}/*",
+    }
+    stub_policy(
+        stubs,
+        DEST_A,
+        {
+            **allow_all,
+            "Sid": "OrgOnly",
+            "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-abcdefghij"}},
+        },
+    )
+    stub_policy(
+        stubs,
+        DEST_B,
+        {**allow_all, "Resource": "*"},
+        {**allow_all, "Sid": "NoProd", "Effect": "Deny", "Action": "ecr:Create*", "Resource": "*"},
+    )
+
+    result = run_cli("preflight", "--config", str(config), "--json")
+
+    assert result.code == 1
+    details_a = checks(result)[(DEST_A.key, "registry-policy")]["details"]
+    assert all("only statement OrgOnly allows it, under a Condition" in d for d in details_a)
+    assert checks(result)[(DEST_B.key, "registry-policy")]["details"] == [
+        f"{SOURCE.key} may not ecr:CreateRepository on repository/prod/*: denied by statement NoProd"
+    ]
+
+
+def test_a_same_account_destination_needs_no_registry_policy(
+    write_config: WriteConfig, run_cli: Run, stubs: ClientStubs
+) -> None:
+    same_account = Registry(account=SOURCE.account, region="eu-west-1")
+    config = write_config(destinations=(same_account,))
+    stub_templates(stubs, same_account)
+    deploy(config)
+
+    result = run_cli("preflight", "--config", str(config), "--json")
+
+    assert result.code == 0, result.out
+    assert checks(result)[(same_account.key, "registry-policy")]["message"] == (
+        "no sources in other accounts: no policy needed"
+    )
+    assert {k.identity for k in stubs.created} == {aws.CALLER}
+
+
+def test_missing_or_different_templates_are_problems(
+    write_config: WriteConfig, run_cli: Run, stubs: ClientStubs
+) -> None:
+    config = write_config()
+    deploy(config)
+    stub_templates(stubs, DEST_A, prefixes=("dev",))
+    stubs.respond(
+        DEST_B,
+        "ecr",
+        "describe_repository_creation_templates",
+        template_response("prod", mutability="MUTABLE"),
+        TEMPLATES_PARAMS,
+    )
+
+    result = run_cli("preflight", "--config", str(config), "--json")
+
+    assert result.code == 1
+    assert checks(result)[(DEST_A.key, "repository-templates")]["details"] == [
+        "missing template 'prod': repositories that replication creates get ECR defaults "
+        "(mutable tags, AES256, no policies)"
+    ]
+    assert checks(result)[(DEST_B.key, "repository-templates")]["details"] == [
+        "template 'prod' has imageTagMutability MUTABLE; the topology wants IMMUTABLE"
+    ]
+
+
+def test_templates_listed_over_several_pages_are_all_seen(
+    write_config: WriteConfig, run_cli: Run, stubs: ClientStubs
+) -> None:
+    config = write_config(topology_document(prefixes=("prod/", "team-a/"), destinations=(DEST_A,)))
+    deploy(config)
+    first = {**template_response("prod"), "nextToken": "page-2"}
+    stubs.respond(DEST_A, "ecr", "describe_repository_creation_templates", first, TEMPLATES_PARAMS)
+    stubs.respond(
+        DEST_A,
+        "ecr",
+        "describe_repository_creation_templates",
+        template_response("team-a"),
+        {**TEMPLATES_PARAMS, "nextToken": "page-2"},
+    )
+
+    result = run_cli("preflight", "--config", str(config), "--json")
+
+    assert checks(result)[(DEST_A.key, "repository-templates")]["status"] == "ok"
+    stubs.assert_all_used()
+
+
+def test_an_endpoint_without_the_templates_api_leaves_that_check_unchecked(
+    write_config: WriteConfig, run_cli: Run, stubs: ClientStubs
+) -> None:
+    config = write_config()
+    deploy(config)
+    stub_templates(stubs, DEST_B)
+    stubs.fail(DEST_A, "ecr", "describe_repository_creation_templates", "UnknownOperationException")
+
+    result = run_cli("preflight", "--config", str(config))
+
+    assert result.code == 3
+    assert (
+        "Could not check 111111111111/eu-west-1: repository-templates: API not offered"
+        in result.out
+    )
+
+
+def test_a_region_not_enabled_is_a_problem_and_skips_that_registrys_other_checks(
+    write_config: WriteConfig, run_cli: Run, stubs: ClientStubs
+) -> None:
+    hong_kong = Registry(account=DEST_A.account, region="ap-east-1")  # not-opted-in in moto
+    config = write_config(destinations=(hong_kong, DEST_B))
+    deploy(config)
+    stub_templates(stubs, DEST_B)
+
+    result = run_cli("preflight", "--config", str(config), "--json")
+
+    assert result.code == 1
+    found = checks(result)
+    assert found[(hong_kong.key, "region-enabled")]["status"] == "problem"
+    assert (
+        "ap-east-1 is not enabled in account 111111111111"
+        in found[(hong_kong.key, "region-enabled")]["message"]
+    )
+    assert found[(hong_kong.key, "registry-policy")]["status"] == "skipped"
+    assert found[(hong_kong.key, "repository-templates")]["status"] == "skipped"
+    assert found[(DEST_B.key, "registry-policy")]["status"] == "ok"
+
+
+def test_the_region_check_falls_back_to_the_account_api_when_ec2_is_denied(
+    write_config: WriteConfig, run_cli: Run, stubs: ClientStubs
+) -> None:
+    config = write_config(destinations=(DEST_A,))
+    deploy(config)
+    stub_templates(stubs, DEST_A)
+    stubs.fail(DEST_A, "ec2", "describe_regions", "UnauthorizedOperation", region="us-east-1")
+    stubs.respond(
+        DEST_A,
+        "account",
+        "get_region_opt_status",
+        {"RegionName": "eu-west-1", "RegionOptStatus": "ENABLED_BY_DEFAULT"},
+        {"RegionName": "eu-west-1"},
+        region="us-east-1",
+    )
+
+    result = run_cli("preflight", "--config", str(config), "--json")
+
+    assert result.code == 0, result.out
+    assert checks(result)[(DEST_A.key, "region-enabled")]["message"] == (
+        "eu-west-1 is enabled (ENABLED_BY_DEFAULT)"
+    )
+    stubs.assert_all_used()
+
+
+def test_access_denied_on_one_destination_leaves_it_unchecked_and_checks_the_others(
+    write_config: WriteConfig, run_cli: Run, stubs: ClientStubs
+) -> None:
+    config = write_config()
+    deploy(config)
+    stub_templates(stubs, DEST_A, DEST_B)
+    stubs.fail(DEST_A, "ecr", "get_registry_policy", "AccessDeniedException", "not authorized")
+
+    result = run_cli("preflight", "--config", str(config), "--json")
+
+    assert result.code == 3
+    found = checks(result)
+    assert found[(DEST_A.key, "registry-policy")]["status"] == "unchecked"
+    assert found[(DEST_A.key, "registry-policy")]["message"] == (
+        "access denied (AccessDeniedException calling GetRegistryPolicy)"
+    )
+    assert found[(DEST_B.key, "registry-policy")]["status"] == "ok"
+    assert result.json["unchecked"] == [
+        {
+            "registry": DEST_A.key,
+            "check": "registry-policy",
+            "reason": "access denied (AccessDeniedException calling GetRegistryPolicy)",
+        }
+    ]
+
+
+def test_problems_and_an_unchecked_registry_exit_1_and_still_name_it(
+    write_config: WriteConfig, run_cli: Run, stubs: ClientStubs
+) -> None:
+    config = write_config()
+    deploy(config)
+    ecr_client(DEST_B).delete_registry_policy()
+    stub_templates(stubs, DEST_A, DEST_B)
+    stubs.fail(DEST_A, "ecr", "get_registry_policy", "AccessDeniedException")
+
+    result = run_cli("preflight", "--config", str(config))
+
+    assert result.code == 1
+    assert "1 problem found." in result.out
+    assert "Could not check 111111111111/eu-west-1: registry-policy: access denied" in result.out
+
+
+def test_throttling_past_retries_leaves_the_check_unchecked(
+    write_config: WriteConfig, run_cli: Run, stubs: ClientStubs
+) -> None:
+    config = write_config()
+    deploy(config)
+    stub_templates(stubs, DEST_A, DEST_B)
+    stubs.fail(SOURCE, "ecr", "describe_registry", "ThrottlingException", "Rate exceeded")
+
+    result = run_cli("preflight", "--config", str(config), "--json")
+
+    assert result.code == 3
+    assert checks(result)[(SOURCE.key, "replication-configuration")]["message"] == (
+        "throttled past retries (ThrottlingException calling DescribeRegistry)"
+    )
+
+
+def test_an_expired_token_when_assuming_the_role_leaves_that_registry_unchecked(
+    write_config: WriteConfig, run_cli: Run, stubs: ClientStubs
+) -> None:
+    config = write_config(destinations=(DEST_A,))
+    deploy(config)
+    stubs.fail(SOURCE, "sts", "assume_role", "ExpiredTokenException", "token expired")
+
+    result = run_cli("preflight", "--config", str(config), "--json")
+
+    assert result.code == 3
+    found = checks(result)
+    reason = (
+        "could not assume arn:aws:iam::111111111111:role/ecr-replication-destination-eu-west-1: "
+        "expired credentials (ExpiredTokenException calling AssumeRole); refresh them and run again"
+    )
+    assert [
+        found[(DEST_A.key, c)]["message"]
+        for c in ("region-enabled", "registry-policy", "repository-templates")
+    ] == [reason] * 3
+    assert found[(SOURCE.key, "replication-configuration")]["status"] == "ok"
+    assert stubs.count("AssumeRole") == 1  # the failure is remembered, not retried per check
+
+
+def test_no_assume_role_refuses_to_read_another_accounts_registry_settings(
+    write_config: WriteConfig, run_cli: Run, stubs: ClientStubs
+) -> None:
+    config = write_config(destinations=(DEST_A,))
+    deploy(config)
+
+    result = run_cli("preflight", "--config", str(config), "--json", "--no-assume-role")
+
+    assert result.code == 3
+    message = checks(result)[(DEST_A.key, "registry-policy")]["message"]
+    assert message.startswith(
+        f"the credentials in use are for account {SOURCE.account}, not {DEST_A.account}"
+    )
+    assert {k.identity for k in stubs.created} == {aws.CALLER}
+
+
+def test_the_role_name_option_and_external_id_shape_the_assume_role_call(
+    write_config: WriteConfig, run_cli: Run, stubs: ClientStubs
+) -> None:
+    config = write_config(
+        topology_document(
+            destinations=(DEST_A,), destinationDefaults={"role": {"externalId": "ext-123"}}
+        )
+    )
+    deploy(config)
+    stubs.fail(
+        SOURCE,
+        "sts",
+        "assume_role",
+        "AccessDenied",
+        "not trusted",
+        expected_params={
+            "RoleArn": "arn:aws:iam::111111111111:role/ops-reader",
+            "RoleSessionName": "ecr-replication",
+            "ExternalId": "ext-123",
+        },
+    )
+
+    result = run_cli("preflight", "--config", str(config), "--json", "--role-name", "ops-reader")
+
+    assert result.code == 3
+    assert (
+        "could not assume arn:aws:iam::111111111111:role/ops-reader: access denied"
+        in (checks(result)[(DEST_A.key, "registry-policy")]["message"])
+    )
+    stubs.assert_all_used()
+
+
+@pytest.mark.parametrize(
+    ("policy_pattern", "wanted", "covers"),
+    [
+        ("*", f"{ARN_A}/prod/*", True),
+        (f"{ARN_A}/*", f"{ARN_A}/prod/*", True),
+        (f"{ARN_A}/prod*", f"{ARN_A}/prod/*", True),
+        (f"{ARN_A}/prod/*", f"{ARN_A}/prod/*", True),
+        ("arn:aws:ecr:*:111111111111:repository/*", f"{ARN_A}/prod/*", True),
+        (f"{ARN_A}/prod/api*", f"{ARN_A}/prod/*", False),
+        (f"{ARN_A}/prod/api", f"{ARN_A}/prod/*", False),
+        ("arn:aws:ecr:eu-west-1:222222222222:repository/*", f"{ARN_A}/prod/*", False),
+        (f"{ARN_A}/prod/?pi", f"{ARN_A}/prod/api", True),
+    ],
+)
+def test_resource_patterns_cover_only_what_they_fully_include(
+    policy_pattern: str, wanted: str, covers: bool
+) -> None:
+    assert resource_covers(policy_pattern, wanted) is covers
+
+
+def test_policy_evaluation_matches_actions_case_insensitively_and_principals_by_account() -> None:
+    document = {
+        "Statement": {
+            "Effect": "Allow",
+            "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+            "Action": "ECR:replicate*",
+            "Resource": "*",
+        }
+    }
+    common = {"partition": "aws", "action": "ecr:ReplicateImage", "resource": f"{ARN_A}/prod/*"}
+
+    assert evaluate_policy(document, account="123456789012", **common) == (True, "")
+    assert evaluate_policy(document, account="999999999999", **common) == (
+        False,
+        "no statement allows it",
+    )
+
+
+def test_a_region_disabled_per_the_account_api_is_a_problem_and_two_failures_are_unchecked(
+    write_config: WriteConfig, run_cli: Run, stubs: ClientStubs
+) -> None:
+    config = write_config()
+    deploy(config)
+    stub_templates(stubs, DEST_A, DEST_B)
+    for registry in (DEST_A, DEST_B):
+        stubs.fail(registry, "ec2", "describe_regions", "UnauthorizedOperation", region="us-east-1")
+    stubs.respond(
+        DEST_A,
+        "account",
+        "get_region_opt_status",
+        {"RegionName": "eu-west-1", "RegionOptStatus": "DISABLED"},
+        region="us-east-1",
+    )
+    stubs.fail(
+        DEST_B, "account", "get_region_opt_status", "AccessDeniedException", region="us-east-1"
+    )
+
+    result = run_cli("preflight", "--config", str(config), "--json")
+
+    assert result.code == 1
+    found = checks(result)
+    assert found[(DEST_A.key, "region-enabled")]["message"].startswith(
+        "eu-west-1 is not enabled in account 111111111111 (account:GetRegionOptStatus: DISABLED)"
+    )
+    assert found[(DEST_B.key, "region-enabled")] == {
+        "registry": DEST_B.key,
+        "side": "destination",
+        "check": "region-enabled",
+        "status": "unchecked",
+        "message": "access denied (UnauthorizedOperation calling DescribeRegions); "
+        "account:GetRegionOptStatus: access denied (AccessDeniedException calling "
+        "GetRegionOptStatus)",
+        "details": [],
+    }
+    assert found[(DEST_B.key, "registry-policy")]["status"] == "ok"
