@@ -62,7 +62,13 @@ from botocore.exceptions import (
 from botocore.loaders import Loader, create_loader
 
 from .. import naming
-from ..topology import DestinationRegistry, Registry, ReplicationTopology, region_partitions
+from ..topology import (
+    DestinationRegistry,
+    Registry,
+    ReplicationTopology,
+    SourceRegistry,
+    region_partitions,
+)
 
 if TYPE_CHECKING:
     from mypy_boto3_ecr.type_defs import ImageDetailTypeDef, RepositoryTypeDef
@@ -437,6 +443,17 @@ def list_repositories(client: Any, registry: Registry) -> list[RepositoryTypeDef
         "list[RepositoryTypeDef]",
         paginate(client, "describe_repositories", "repositories", registryId=registry.account),
     )
+
+
+def matching_repositories(access: RegistryAccess, source: SourceRegistry) -> list[str]:
+    """Names of a source's repositories that its rules replicate, sorted: one listing.
+
+    Raises :class:`AccessError` when the source registry cannot be read.
+    """
+    client = access.ecr(source.registry, side="source")
+    with guarded():
+        repositories = list_repositories(client, source.registry)
+    return sorted(r["repositoryName"] for r in repositories if source.matches(r["repositoryName"]))
 
 
 def list_images(client: Any, registry: Registry, repository: str) -> list[ImageDetailTypeDef]:

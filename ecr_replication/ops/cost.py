@@ -40,7 +40,7 @@ from .aws import (
     RegistryAccess,
     guarded,
     list_images,
-    list_repositories,
+    matching_repositories,
     run_concurrently,
 )
 from .config import add_common_arguments, load_topology
@@ -138,12 +138,9 @@ def _matching_repositories(
     access: RegistryAccess, source: SourceRegistry
 ) -> list[str] | AccessError:
     try:
-        client = access.ecr(source.registry, side="source")
-        with guarded():
-            repositories = list_repositories(client, source.registry)
+        return matching_repositories(access, source)
     except AccessError as failure:
         return failure
-    return sorted(r["repositoryName"] for r in repositories if source.matches(r["repositoryName"]))
 
 
 def _repository_size(

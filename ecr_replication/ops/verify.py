@@ -40,7 +40,7 @@ from .aws import (
     error_code,
     guarded,
     list_images,
-    list_repositories,
+    matching_repositories,
     run_concurrently,
 )
 from .config import add_common_arguments, load_topology
@@ -183,12 +183,9 @@ def _source_repositories(
     if only is not None:
         return [only]  # its image listing tells whether it exists: no repository listing needed
     try:
-        client = access.ecr(source.registry, side="source")
-        with guarded():
-            repositories = list_repositories(client, source.registry)
+        return matching_repositories(access, source)
     except AccessError as failure:
         return failure
-    return sorted(r["repositoryName"] for r in repositories if source.matches(r["repositoryName"]))
 
 
 def _tags_or_missing(
