@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import json
+import os
 import sys
 
 from aws_cdk import App
@@ -10,6 +12,30 @@ from .errors import ReplicationConfigError
 from .nag import NagSwitchError, enable_nag, nag_requested
 from .stacks import ReplicationStacks, add_replication_stacks
 from .topology import CONTEXT_KEY, topology_from_context
+
+CONTEXT_ENV = "CDK_CONTEXT_JSON"
+"""How the CDK CLI hands the context to the app (also set by hand to run ``python app.py``)."""
+
+
+def _context_json_problem(text: str | None) -> str | None:
+    """Why ``CDK_CONTEXT_JSON`` cannot be the app's context, or None.
+
+    Checked before ``App()`` reads it: jsii would fail on text that is not JSON with a
+    JavaScript traceback, and read a list or a number as an empty context, blaming a missing
+    ``ecrReplication`` instead.
+    """
+    if text is None:
+        return None
+    try:
+        context = json.loads(text)
+    except json.JSONDecodeError as error:
+        return f"is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
+    except RecursionError:
+        return "is not valid JSON: nested too deeply"
+    if not isinstance(context, dict):
+        example = f'{{"{CONTEXT_KEY}": {{...}}}}'
+        return f"{text[:60]!r} must be a JSON object of context keys, e.g. {example}"
+    return None
 
 
 def build_app(app: App) -> ReplicationStacks:
@@ -31,6 +57,9 @@ def main() -> None:
     An invalid topology prints one line per problem and exits 2, without a traceback, before
     anything is written.
     """
+    if (context_problem := _context_json_problem(os.environ.get(CONTEXT_ENV))) is not None:
+        print(f"ecr-replication: {CONTEXT_ENV}: {context_problem}", file=sys.stderr)
+        sys.exit(2)
     app = App()
     try:
         build_app(app)

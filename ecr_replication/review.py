@@ -66,7 +66,8 @@ prefix, ``*`` for every repository).
 
 Warning codes: ``unfiltered-cross-account-rule``, ``missing-replication-grant``,
 ``grant-without-prefixes``, ``mutable-destination-tags``, ``no-repository-template``,
-``role-trusts-whole-account``, ``role-trusts-anyone``, ``uninterpreted-deny``.
+``role-trusts-whole-account``, ``role-trusts-anyone``, ``registry-policy-allows-anyone``,
+``pull-allows-anyone``, ``uninterpreted-deny``.
 """
 
 from __future__ import annotations
@@ -267,9 +268,19 @@ class _Stack:
 def _read_json(path: Path, what: str) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))
-    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as error:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError, RecursionError) as error:
         reason = error.strerror if isinstance(error, OSError) else "not valid JSON"
         raise UsageError(f"{path}: cannot read {what} ({reason})") from None
+
+
+# Templates and manifests may be hand-edited: a value of an unexpected JSON type is read as
+# absent, never trusted to have the shape the CDK writes (which would end in a traceback).
+def _object(value: Any) -> Mapping[str, Any]:
+    return value if isinstance(value, dict) else {}
+
+
+def _objects(value: Any) -> list[Mapping[str, Any]]:
+    return [item for item in value if isinstance(item, dict)] if isinstance(value, list) else []
 
 
 def read_assembly(folder: Path) -> list[_Stack]:
@@ -295,7 +306,7 @@ def read_assembly(folder: Path) -> list[_Stack]:
     for name, artifact in artifacts.items():
         if not isinstance(artifact, dict):
             continue
-        properties = artifact.get("properties") or {}
+        properties = _object(artifact.get("properties"))
         if artifact.get("type") == NESTED_ASSEMBLY_ARTIFACT and properties.get("directoryName"):
             stacks += read_assembly(folder / str(properties["directoryName"]))
         if artifact.get("type") != STACK_ARTIFACT:
@@ -308,7 +319,7 @@ def read_assembly(folder: Path) -> list[_Stack]:
                 "no templateFile"
             )
         template = _read_json(folder / template_file, f"the template of stack {name!r}")
-        metadata = dict(artifact.get("metadata") or {})
+        metadata = dict(_object(artifact.get("metadata")))
         if isinstance(artifact.get("additionalMetadataFile"), str):
             extra = _read_json(
                 folder / artifact["additionalMetadataFile"], f"the metadata of stack {name!r}"
@@ -366,9 +377,9 @@ def _text(value: Any, stack: StackInfo, resources: Mapping[str, Any] | None = No
                 return str(separator).join(_text(part, stack, resources) for part in parts)
         if function == "Fn::GetAtt" and isinstance(argument, list) and len(argument) == 2:
             logical_id, attribute = (str(a) for a in argument)
-            resource = (resources or {}).get(logical_id, {})
+            resource = _object((resources or {}).get(logical_id))
             if attribute == "Arn" and resource.get("Type") == "AWS::IAM::Role":
-                name = resource.get("Properties", {}).get("RoleName")
+                name = _object(resource.get("Properties")).get("RoleName")
                 if name is not None:
                     return _text(name, stack, resources)
             return f"${{{logical_id}.{attribute}}}"
@@ -397,9 +408,7 @@ def _document(value: Any, stack: StackInfo) -> Mapping[str, Any]:
 
 def _statements(document: Mapping[str, Any]) -> list[Mapping[str, Any]]:
     statements = document.get("Statement", [])
-    if isinstance(statements, dict):
-        statements = [statements]
-    return [s for s in statements if isinstance(s, dict)]
+    return _objects([statements] if isinstance(statements, dict) else statements)
 
 
 def _principals(statement: Mapping[str, Any], stack: StackInfo) -> tuple[str, ...]:
@@ -469,20 +478,18 @@ def _resources(stack: _Stack, kind: str) -> Iterator[tuple[str, Mapping[str, Any
     resources = stack.template.get("Resources", {})
     for logical_id, resource in resources.items() if isinstance(resources, dict) else ():
         if isinstance(resource, dict) and resource.get("Type") == kind:
-            yield logical_id, resource.get("Properties") or {}
+            yield logical_id, _object(resource.get("Properties"))
 
 
 def _replication_edges(stack: _Stack) -> list[ReplicationEdge]:
     merged: dict[str, tuple[str, ...] | None] = {}
     for _id, properties in _resources(stack, "AWS::ECR::ReplicationConfiguration"):
-        rules = (properties.get("ReplicationConfiguration") or {}).get("Rules") or []
+        rules = _objects(_object(properties.get("ReplicationConfiguration")).get("Rules"))
         for rule in rules:
             prefixes = tuple(
-                _text(f.get("Filter"), stack.info)
-                for f in rule.get("RepositoryFilters") or []
-                if isinstance(f, dict)
+                _text(f.get("Filter"), stack.info) for f in _objects(rule.get("RepositoryFilters"))
             )
-            for destination in rule.get("Destinations") or []:
+            for destination in _objects(rule.get("Destinations")):
                 key = (
                     f"{_text(destination.get('RegistryId'), stack.info)}/"
                     f"{_text(destination.get('Region'), stack.info)}"
@@ -550,8 +557,8 @@ def _roles(stack: _Stack) -> list[RoleInfo]:
     attached: dict[str, list[Permission]] = {}
     for _id, properties in _resources(stack, "AWS::IAM::Policy"):
         permissions = _permissions(properties.get("PolicyDocument"), stack.info)
-        for role in properties.get("Roles") or []:
-            if isinstance(role, dict) and isinstance(role.get("Ref"), str):
+        for role in _objects(properties.get("Roles")):
+            if isinstance(role.get("Ref"), str):
                 attached.setdefault(role["Ref"], []).extend(permissions)
     roles = []
     for logical_id, properties in _resources(stack, "AWS::IAM::Role"):
@@ -564,7 +571,7 @@ def _roles(stack: _Stack) -> list[RoleInfo]:
             for principal in _principals(statement, stack.info)
         ]
         permissions = list(attached.get(logical_id, []))
-        for inline in properties.get("Policies") or []:
+        for inline in _objects(properties.get("Policies")):
             permissions += _permissions(inline.get("PolicyDocument"), stack.info)
         for managed in _texts(properties.get("ManagedPolicyArns"), stack.info):
             permissions.append(
@@ -597,7 +604,7 @@ def _templates(stack: _Stack) -> list[TemplateInfo]:
     resources = stack.template.get("Resources", {})
     templates = []
     for _id, p in _resources(stack, "AWS::ECR::RepositoryCreationTemplate"):
-        encryption = p.get("EncryptionConfiguration") or {}
+        encryption = _object(p.get("EncryptionConfiguration"))
         pull = [
             Trust(
                 principal=principal,
@@ -617,7 +624,7 @@ def _templates(stack: _Stack) -> list[TemplateInfo]:
                 tag_mutability=_text(p.get("ImageTagMutability", "MUTABLE"), stack.info),
                 tag_mutability_exclusion_filters=tuple(
                     _text(f.get("ImageTagMutabilityExclusionFilterValue"), stack.info)
-                    for f in p.get("ImageTagMutabilityExclusionFilters") or []
+                    for f in _objects(p.get("ImageTagMutabilityExclusionFilters"))
                 ),
                 encryption_type=_text(encryption.get("EncryptionType", "AES256"), stack.info),
                 kms_key=_text(encryption["KmsKey"], stack.info)
@@ -628,7 +635,7 @@ def _templates(stack: _Stack) -> list[TemplateInfo]:
                 resource_tags=tuple(
                     sorted(
                         (_text(t.get("Key"), stack.info), _text(t.get("Value"), stack.info))
-                        for t in p.get("ResourceTags") or []
+                        for t in _objects(p.get("ResourceTags"))
                     )
                 ),
                 custom_role=_text(p["CustomRoleArn"], stack.info, resources)
@@ -749,6 +756,15 @@ def _reviewer_warnings(
                     )
                 )
         for grant in policy.grants if policy else ():
+            if grant.principal == "*" and not grant.conditions:
+                warnings.append(
+                    ReviewWarning(
+                        code="registry-policy-allows-anyone",
+                        subject=key,
+                        message="the registry policy has Principal '*' without conditions: any "
+                        f"AWS account may {', '.join(grant.actions)} in this registry",
+                    )
+                )
             if "*" in grant.repositories:
                 warnings.append(
                     ReviewWarning(
@@ -759,6 +775,16 @@ def _reviewer_warnings(
                     )
                 )
         for template in destination.templates:
+            if any(t.principal == "*" and not t.conditions for t in template.pull_access):
+                warnings.append(
+                    ReviewWarning(
+                        code="pull-allows-anyone",
+                        subject=key,
+                        message=f"repositories created under template {template.prefix!r} get "
+                        "a repository policy with Principal '*' and no conditions: any AWS "
+                        "account may pull from them",
+                    )
+                )
             if template.is_mutable:
                 warnings.append(
                     ReviewWarning(

@@ -349,7 +349,14 @@ class RoleSettings:
 
     @property
     def has_trust_conditions(self) -> bool:
-        return bool(self.external_id or self.trusted_principal_arns or self.principal_org_id)
+        """Whether the trust is narrower than whole accounts: a condition, or named principals.
+
+        An account-root ARN among ``trusted_principal_arns`` trusts that whole account again.
+        """
+        named = bool(self.trusted_principal_arns) and not any(
+            arn.endswith(":root") for arn in self.trusted_principal_arns
+        )
+        return bool(self.external_id or self.principal_org_id or named)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -1035,4 +1042,11 @@ def topology_from_context(value: object) -> ReplicationTopology:
                 )
             ]
         )
-    return parse_topology(value)
+    try:
+        return parse_topology(value)
+    except ReplicationConfigError as error:
+        # A problem of the value as a whole has no field path of its own: name the context key.
+        raise ReplicationConfigError(
+            problem if problem.path else Problem(CONTEXT_KEY, problem.message)
+            for problem in error.problems
+        ) from None

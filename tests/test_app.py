@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from aws_cdk import App
 
-from ecr_replication.cdk_app import build_app
+from ecr_replication.cdk_app import build_app, main
 from ecr_replication.errors import ReplicationConfigError
 
 INVALID_TOPOLOGY = {
@@ -87,6 +87,38 @@ def test_build_app_reads_the_topology_from_a_json_string_in_the_context(
 def test_build_app_without_the_context_key_says_how_to_set_it() -> None:
     with pytest.raises(ReplicationConfigError, match=r"^ecrReplication: is not set; .*-c"):
         build_app(App())
+
+
+@pytest.mark.parametrize("value", [5, "[1, 2]"], ids=["number", "json-string-of-a-list"])
+def test_build_app_names_the_context_key_when_its_value_is_not_an_object(value: object) -> None:
+    app = App(context={"ecrReplication": value})
+    with pytest.raises(
+        ReplicationConfigError, match=r"^ecrReplication: \S+.* must be a JSON object$"
+    ):
+        build_app(app)
+
+
+@pytest.mark.parametrize(
+    ("context_json", "expected"),
+    [
+        ("notjson", "is not valid JSON: Expecting value at line 1 column 1"),
+        ("[]", "'[]' must be a JSON object of context keys"),
+        ("5", "'5' must be a JSON object of context keys"),
+    ],
+)
+def test_app_main_refuses_a_cdk_context_json_that_is_not_an_object_with_one_line(
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    context_json: str,
+    expected: str,
+) -> None:
+    monkeypatch.setenv("CDK_CONTEXT_JSON", context_json)
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 2
+    err = capsys.readouterr().err
+    assert len(err.splitlines()) == 1, err
+    assert err.startswith(f"ecr-replication: CDK_CONTEXT_JSON: {expected}")
 
 
 def test_build_app_with_an_invalid_topology_creates_no_stack() -> None:

@@ -389,6 +389,21 @@ def test_a_role_trusting_whole_accounts_is_warned_about(stack: Any) -> None:
     )
 
 
+def test_a_role_trusting_an_account_root_arn_is_still_warned_about(stack: Any) -> None:
+    settings = RoleSettings(trusted_principal_arns=["arn:aws:iam::555444333222:root"])
+    ReplicationDestinationRole(stack, "Role", grants=[grant(BUILD, "prod/")], settings=settings)
+    Annotations.from_stack(stack).has_warning(
+        "/Dest/Role",
+        Match.string_like_regexp(rf"\[ack: {WARNING_ROLE_TRUSTS_WHOLE_ACCOUNT}\]"),
+    )
+
+
+def test_a_role_trusting_only_named_roles_is_not_warned_about(stack: Any) -> None:
+    settings = RoleSettings(trusted_principal_arns=["arn:aws:iam::555444333222:role/ci"])
+    ReplicationDestinationRole(stack, "Role", grants=[grant(BUILD, "prod/")], settings=settings)
+    Annotations.from_stack(stack).has_no_warning("*", Match.any_value())
+
+
 def test_a_role_with_an_external_id_is_not_warned_about(stack: Any) -> None:
     ReplicationDestinationRole(
         stack, "Role", grants=[grant(BUILD)], settings=RoleSettings(external_id="tooling")

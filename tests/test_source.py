@@ -165,9 +165,11 @@ def test_configurations_for_different_registries_coexist_in_one_app(new_stack: A
 
 
 def test_the_same_registry_in_two_separate_apps_is_allowed(new_stack: Any) -> None:
-    for _ in range(2):
-        stack = new_stack(BUILD, "us-east-1")
+    stacks = [new_stack(BUILD, "us-east-1") for _ in range(2)]
+    assert stacks[0].node.root is not stacks[1].node.root
+    for stack in stacks:
         SourceRegistryReplication(stack, "Replication", rules=[rule(DR)])
+        Template.from_stack(stack).resource_count_is("AWS::ECR::ReplicationConfiguration", 1)
 
 
 def test_an_unfiltered_cross_account_rule_is_warned_about(source_stack: Any) -> None:

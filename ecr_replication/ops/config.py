@@ -63,6 +63,8 @@ def load_topology(path: str | Path = DEFAULT_CONFIG) -> ReplicationTopology:
         raise _config_error(
             file, f"is not valid JSON: {error.msg} at line {error.lineno} column {error.colno}"
         ) from None
+    except RecursionError:
+        raise _config_error(file, "is not valid JSON: nested too deeply") from None
 
     field_prefix = ""
     raw: object = document
@@ -76,6 +78,10 @@ def load_topology(path: str | Path = DEFAULT_CONFIG) -> ReplicationTopology:
             )
         raw = context[CONTEXT_KEY]
         field_prefix = f"context.{CONTEXT_KEY}"
+    elif isinstance(document, str):
+        # Only a context value may be a JSON string holding the topology (the form of
+        # ``cdk -c``); parse_topology would read this one again and call valid JSON invalid.
+        raise _config_error(file, f"{document[:60]!r} must be a JSON object (the topology)")
     try:
         return parse_topology(raw)
     except ReplicationConfigError as error:

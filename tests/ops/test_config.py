@@ -63,7 +63,10 @@ def test_the_default_config_is_cdk_json_in_the_working_directory(
             "is not valid JSON: Expecting property name enclosed in double quotes at line 1 column 2",
         ),
         (json.dumps({"app": "python3 app.py"}), "context.ecrReplication is not set"),
+        ('"prod"', "'prod' must be a JSON object (the topology)"),
+        ("[" * 100_000 + "]" * 100_000, "is not valid JSON: nested too deeply"),
     ],
+    ids=["missing", "not-json", "no-context-key", "a-json-string", "nested-too-deeply"],
 )
 def test_an_unusable_file_is_one_error_naming_the_file(
     tmp_path: Path, content: str | None, message: str

@@ -408,6 +408,107 @@ def test_role_open_to_any_principal_and_metadata_inline_in_the_manifest_are_repo
     ]
 
 
+def test_registry_policy_and_pull_access_open_to_anyone_without_conditions_are_warned_about(
+    write_assembly: Callable[..., Path],
+) -> None:
+    open_pull = {
+        "Statement": [
+            {"Effect": "Allow", "Principal": "*", "Action": ["ecr:BatchGetImage"]},
+            {
+                "Effect": "Allow",
+                "Principal": {"AWS": "*"},
+                "Action": ["ecr:BatchGetImage"],
+                "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-abcdefghij"}},
+            },
+        ]
+    }
+    template = {
+        "Resources": {
+            **_registry_policy_template(
+                [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": "*"},
+                        "Action": "ecr:ReplicateImage",
+                        "Resource": f"arn:aws:ecr:eu-west-1:{DESTINATION}:repository/prod/*",
+                    }
+                ]
+            )["Resources"],
+            "Template": {
+                "Type": "AWS::ECR::RepositoryCreationTemplate",
+                "Properties": {
+                    "Prefix": "prod",
+                    "AppliedFor": ["REPLICATION"],
+                    "ImageTagMutability": "IMMUTABLE",
+                    "RepositoryPolicy": json.dumps(open_pull),
+                },
+            },
+        }
+    }
+    folder = write_assembly({"Destination": (f"aws://{DESTINATION}/eu-west-1", template)})
+
+    assert warning_codes(report(folder)) == [
+        ("pull-allows-anyone", DEST),
+        ("registry-policy-allows-anyone", DEST),
+    ]
+
+
+def test_pull_access_for_anyone_inside_an_organization_is_not_warned_about(
+    assemblies: dict[str, Path],
+) -> None:
+    document = report(assemblies["every_destination_option"])
+    pulls = [
+        p
+        for d in document["destinations"]
+        for t in d["repositoryTemplates"]
+        for p in t["pullAccess"]
+    ]
+    assert any(p["principal"] == "*" and p["conditions"] for p in pulls)
+    assert "pull-allows-anyone" not in {code for code, _ in warning_codes(document)}
+
+
+def test_template_values_of_unexpected_types_are_read_as_absent_without_a_traceback(
+    write_assembly: Callable[..., Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    template = {
+        "Resources": {
+            "Rules": {
+                "Type": "AWS::ECR::ReplicationConfiguration",
+                "Properties": {"ReplicationConfiguration": {"Rules": [{"Destinations": "x"}, 5]}},
+            },
+            "Policy": {"Type": "AWS::ECR::RegistryPolicy", "Properties": {"PolicyText": 5}},
+            "Role": {
+                "Type": "AWS::IAM::Role",
+                "Properties": {"AssumeRolePolicyDocument": {"Statement": 5}, "Policies": 7},
+            },
+            "Template": {
+                "Type": "AWS::ECR::RepositoryCreationTemplate",
+                "Properties": {
+                    "Prefix": "prod",
+                    "AppliedFor": ["REPLICATION"],
+                    "EncryptionConfiguration": "KMS",
+                    "ResourceTags": {"team": "a"},
+                    "ImageTagMutabilityExclusionFilters": "latest",
+                },
+            },
+            "Broken": "not a resource",
+        }
+    }
+    folder = write_assembly({"Destination": (f"aws://{DESTINATION}/eu-west-1", template)})
+
+    code, out, err = run_cli([str(folder), "--format", "json"], capsys)
+
+    assert (code, err) == (0, "")
+    (registry,) = json.loads(out)["destinations"]
+    assert registry["registryPolicy"] == {"stack": "Destination", "grants": []}
+    (template_info,) = registry["repositoryTemplates"]
+    assert template_info["encryption"] == {"type": "AES256", "kmsKey": None}
+    assert (template_info["resourceTags"], template_info["tagMutabilityExclusionFilters"]) == (
+        {},
+        [],
+    )
+
+
 # ---------------------------------------------------------------------------------------------
 # Baseline
 
@@ -584,10 +685,13 @@ def test_folder_without_manifest_is_not_a_cloud_assembly(
     )
 
 
+@pytest.mark.parametrize(
+    "text", ["{ not json", "[" * 100_000 + "]" * 100_000], ids=["broken", "nested-too-deeply"]
+)
 def test_manifest_that_is_not_json_is_refused(
-    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], text: str
 ) -> None:
-    (tmp_path / "manifest.json").write_text("{ not json")
+    (tmp_path / "manifest.json").write_text(text)
     _assert_one_line_error(
         [str(tmp_path)], capsys, "cannot read the cloud assembly manifest (not valid JSON)"
     )
