@@ -27,6 +27,7 @@ from .policies import (
     repository_arns,
 )
 from .topology import (
+    KMS_KEY_ARN_PATTERN,
     MAX_REGISTRY_POLICY_CHARS,
     ROOT_TEMPLATE_PREFIX,
     TEMPLATE_SEGMENT_PATTERN,
@@ -365,9 +366,37 @@ class ReplicationRepositoryTemplate(Construct):
             props["custom_role_arn"] = self.custom_role.role_arn
         return props
 
+    def _key_scope(self) -> tuple[str | None, dict[str, Any] | None, str]:
+        """The KMS resource, conditions and (for a wildcard) the reason, or None for AES256.
+
+        IAM authorizes key operations on key ARNs only, never through an alias ARN, so an
+        alias is granted as "any key of that account and region carrying this alias".
+        """
+        s = self.settings
+        if s.encryption == "AES256":
+            return None, None, ""
+        stack = Stack.of(self)
+        partition = stack_partition(self)
+        match = KMS_KEY_ARN_PATTERN.match(s.kms_key_arn or "")
+        if match and ":key/" in (s.kms_key_arn or ""):
+            return s.kms_key_arn, None, ""
+        if match:
+            alias = (s.kms_key_arn or "").split(":", 5)[5]
+            return (
+                f"arn:{partition}:kms:{match['region']}:{match['account']}:key/*",
+                {"ForAnyValue:StringEquals": {"kms:ResourceAliases": alias}},
+                f"the key is named by its alias {alias}; the kms:ResourceAliases condition "
+                "limits the grant to the key carrying it",
+            )
+        return (
+            f"arn:{partition}:kms:{stack.region}:{stack.account}:key/*",
+            {"StringEquals": {"kms:ViaService": f"ecr.{stack.region}.amazonaws.com"}},
+            "no key is configured, so ECR picks the key; the kms:ViaService condition "
+            "limits the grant to calls ECR makes in this region",
+        )
+
     def _create_custom_role(self) -> iam.Role:
         stack = Stack.of(self)
-        s = self.settings
         role = iam.Role(
             self,
             "CustomRole",
@@ -390,17 +419,14 @@ class ReplicationRepositoryTemplate(Construct):
                 resources=repository_resources,
             )
         ]
-        if s.encryption != "AES256":
+        key_resource, key_conditions, key_reason = self._key_scope()
+        if key_resource is not None:
             statements.append(
                 iam.PolicyStatement(
                     sid="UseRepositoryKey",
                     actions=["kms:CreateGrant", "kms:DescribeKey", "kms:RetireGrant"],
-                    resources=[s.kms_key_arn]
-                    if s.kms_key_arn
-                    else [f"arn:{stack_partition(self)}:kms:{stack.region}:{stack.account}:key/*"],
-                    conditions=None
-                    if s.kms_key_arn
-                    else {"StringEquals": {"kms:ViaService": f"ecr.{stack.region}.amazonaws.com"}},
+                    resources=[key_resource],
+                    conditions=key_conditions,
                 )
             )
         policy = iam.Policy(self, "CustomRolePermissions", statements=statements, roles=[role])
@@ -410,11 +436,6 @@ class ReplicationRepositoryTemplate(Construct):
             "ECR applies a template to every repository it creates under the template's "
             "prefix, so the repository ARN must end in '*'",
         )
-        if s.encryption != "AES256" and not s.kms_key_arn:
-            acknowledge_wildcard_resources(
-                policy,
-                [f"arn:{stack_partition(self)}:kms:{stack.region}:{stack.account}:key/*"],
-                "no key is configured, so ECR picks the key; the kms:ViaService condition "
-                "limits the grant to calls ECR makes in this region",
-            )
+        if key_resource is not None and key_reason:
+            acknowledge_wildcard_resources(policy, [key_resource], key_reason)
         return role

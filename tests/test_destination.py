@@ -565,6 +565,26 @@ def test_kms_without_a_key_limits_the_role_to_keys_used_through_ecr(stack: Any) 
     assert statements["CreateTemplatedRepositories"]["Resource"] == f"{REPOSITORY}/*"
 
 
+def test_kms_through_an_alias_grants_only_the_key_carrying_that_alias(stack: Any) -> None:
+    # IAM never authorizes key operations through an alias ARN: the grant must be on keys,
+    # narrowed to the one the alias names.
+    alias_arn = "arn:aws:kms:eu-west-1:123456789012:alias/ecr-replicas"
+    ReplicationRepositoryTemplate(
+        stack,
+        "Templates",
+        prefixes=["prod"],
+        settings=RepositoryTemplateSettings(encryption="KMS", kms_key_arn=alias_arn),
+    )
+    assert templates_of(stack)["prod"]["EncryptionConfiguration"]["KmsKey"] == alias_arn
+    statement = {s["Sid"]: s for s in iam_statements(Template.from_stack(stack))}[
+        "UseRepositoryKey"
+    ]
+    assert statement["Resource"] == "arn:aws:kms:eu-west-1:123456789012:key/*"
+    assert statement["Condition"] == {
+        "ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/ecr-replicas"}
+    }
+
+
 def test_resource_tags_are_rendered_and_need_the_custom_role(stack: Any) -> None:
     ReplicationRepositoryTemplate(
         stack,
