@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import Annotations, Stack, Token
+from aws_cdk import Annotations, Stack
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ._cdk import SynthValidation, claim_registry, lazy, stack_partition
+from ._cdk import SynthValidation, claim_registry, lazy, stack_environment
 from .errors import Problem, ReplicationConfigError
 from .nag import acknowledge_wildcard_resources
 from .naming import destination_role_name, template_role_name
@@ -72,9 +72,11 @@ class DestinationRegistryPolicy(Construct):
         allow_create_repository: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.environment = stack_environment(scope)
         claim_registry(self, "a registry policy")
         self.allow_create_repository = allow_create_repository
         self._grants: list[Grant] = _merge_grants(grants)
+        self._document: dict[str, Any] | None = None
         self.resource = ecr.CfnRegistryPolicy(
             self, "Resource", policy_text=lazy(lambda: self.policy_document)
         )
@@ -87,22 +89,25 @@ class DestinationRegistryPolicy(Construct):
     def add_grant(self, grant: Grant) -> None:
         """Add a source; a second grant for the same source widens that source's statement."""
         self._grants = _merge_grants([*self._grants, grant])
+        self._document = None
 
     @property
     def policy_document(self) -> dict[str, Any]:
-        """The registry policy as a JSON-ready dictionary."""
-        return policy_document(self.statements())
+        """The registry policy as a JSON-ready dictionary (rendered once per set of grants)."""
+        if self._document is None:
+            self._document = policy_document(self.statements())
+        return self._document
 
     def statements(self) -> list[Statement]:
         return [self.grant_statement(grant) for grant in self._grants]
 
     def grant_statement(self, grant: Grant) -> Statement:
-        stack = Stack.of(self)
+        env = self.environment
         return replication_grant_statement(
             grant,
-            partition=stack_partition(self),
-            region=stack.region,
-            account=stack.account,
+            partition=env.partition,
+            region=env.region,
+            account=env.account,
             allow_create_repository=self.allow_create_repository,
         )
 
@@ -110,7 +115,8 @@ class DestinationRegistryPolicy(Construct):
         if not self._grants:
             return [f"{self.node.path}: a registry policy needs at least one grant"]
         text = compact_json(self.policy_document)
-        if not Token.is_unresolved(text) and len(text) > MAX_REGISTRY_POLICY_CHARS:
+        # Only measurable when the registry is known: tokens stand in for ARNs otherwise.
+        if self.environment.registry is not None and len(text) > MAX_REGISTRY_POLICY_CHARS:
             return [
                 f"{self.node.path}: the registry policy is {len(text)} characters; ECR allows "
                 f"at most {MAX_REGISTRY_POLICY_CHARS}. Use fewer or shorter repository prefixes"
@@ -168,13 +174,13 @@ class ReplicationDestinationRole(Construct):
         allow_create_repository: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.environment = stack_environment(scope)
         # IAM role names are global to an account: a second role of this name in the same
         # account and region would fail at deploy time, so refuse it at synth.
         claim_registry(self, "a destination role")
         self.settings = settings or RoleSettings()
         self.allow_create_repository = allow_create_repository
         self.grants = tuple(grants)
-        stack = Stack.of(self)
         principals = self.trust_principals()
         if not principals:
             raise ReplicationConfigError(
@@ -189,7 +195,7 @@ class ReplicationDestinationRole(Construct):
         self.role = iam.Role(
             self,
             "Resource",
-            role_name=role_name or destination_role_name(stack.region),
+            role_name=role_name or destination_role_name(self.environment.region),
             description=(
                 "Lets ecr-replication tooling in the source accounts read this destination "
                 "registry; ECR replicates through the registry policy, not this role"
@@ -241,9 +247,9 @@ class ReplicationDestinationRole(Construct):
         return [p.with_conditions({"StringEquals": conditions}) for p in base]
 
     def repository_arns(self) -> list[str]:
-        stack = Stack.of(self)
+        env = self.environment
         prefixes = union_prefixes(g.repository_prefixes for g in self.grants)
-        return repository_arns(stack_partition(self), stack.region, stack.account, prefixes)
+        return repository_arns(env.partition, env.region, env.account, prefixes)
 
     def permission_statements(self) -> list[iam.PolicyStatement]:
         arns = self.repository_arns()
@@ -304,6 +310,7 @@ class ReplicationRepositoryTemplate(Construct):
         settings: RepositoryTemplateSettings | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.environment = stack_environment(scope)
         self.settings = settings or RepositoryTemplateSettings()
         self.prefixes = tuple(dict.fromkeys(prefixes))
         for prefix in self.prefixes:
@@ -357,9 +364,13 @@ class ReplicationRepositoryTemplate(Construct):
             ]
         if s.lifecycle_policy:
             props["lifecycle_policy"] = s.lifecycle_policy
-        repository_policy = pull_repository_policy(s, partition=stack_partition(self))
+        repository_policy = pull_repository_policy(s, partition=self.environment.partition)
         if repository_policy:
-            props["repository_policy"] = Stack.of(self).to_json_string(repository_policy)
+            props["repository_policy"] = (
+                compact_json(repository_policy)
+                if self.environment.registry is not None
+                else Stack.of(self).to_json_string(repository_policy)  # holds a partition token
+            )
         if s.resource_tags:
             props["resource_tags"] = [{"key": k, "value": v} for k, v in s.resource_tags]
         if self.custom_role is not None:
@@ -375,8 +386,8 @@ class ReplicationRepositoryTemplate(Construct):
         s = self.settings
         if s.encryption == "AES256":
             return None, None, ""
-        stack = Stack.of(self)
-        partition = stack_partition(self)
+        env = self.environment
+        partition = env.partition
         match = KMS_KEY_ARN_PATTERN.match(s.kms_key_arn or "")
         if match and ":key/" in (s.kms_key_arn or ""):
             return s.kms_key_arn, None, ""
@@ -389,27 +400,27 @@ class ReplicationRepositoryTemplate(Construct):
                 "limits the grant to the key carrying it",
             )
         return (
-            f"arn:{partition}:kms:{stack.region}:{stack.account}:key/*",
-            {"StringEquals": {"kms:ViaService": f"ecr.{stack.region}.amazonaws.com"}},
+            f"arn:{partition}:kms:{env.region}:{env.account}:key/*",
+            {"StringEquals": {"kms:ViaService": f"ecr.{env.region}.amazonaws.com"}},
             "no key is configured, so ECR picks the key; the kms:ViaService condition "
             "limits the grant to calls ECR makes in this region",
         )
 
     def _create_custom_role(self) -> iam.Role:
-        stack = Stack.of(self)
+        env = self.environment
         role = iam.Role(
             self,
             "CustomRole",
-            role_name=template_role_name(stack.region),
+            role_name=template_role_name(env.region),
             description="Assumed by Amazon ECR to apply KMS encryption and tags from "
             "ecr-replication repository creation templates",
             assumed_by=iam.ServicePrincipal("ecr.amazonaws.com"),
         )
         patterns = [p if p == ROOT_TEMPLATE_PREFIX else f"{p}/" for p in self.prefixes]
         repository_resources = repository_arns(
-            stack_partition(self),
-            stack.region,
-            stack.account,
+            env.partition,
+            env.region,
+            env.account,
             [] if ROOT_TEMPLATE_PREFIX in patterns else patterns,
         )
         statements = [

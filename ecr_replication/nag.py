@@ -67,10 +67,12 @@ def acknowledge_wildcard_resources(
     reported. Resources that are unresolved tokens (environment-agnostic stacks) are skipped:
     their finding ids are not known before synthesis.
     """
+    validations = None
     for resource in dict.fromkeys(resources):
         if "*" not in resource or Token.is_unresolved(resource):
             continue
-        Validations.of(scope).acknowledge(
+        validations = validations or Validations.of(scope)
+        validations.acknowledge(
             Acknowledgment(
                 id=f"{NAG_PACK}::{WILDCARD_PERMISSIONS_RULE}[Resource::{resource}]",
                 reason=reason,

@@ -3,14 +3,17 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from aws_cdk import Annotations
 from aws_cdk import aws_ecr as ecr
 from constructs import Construct
 
-from ._cdk import SynthValidation, claim_registry, lazy, stack_registry
-from .backfill import ReplicationBackfillOnDeploy
+from ._cdk import SynthValidation, claim_registry, lazy, stack_environment
 from .errors import ReplicationConfigError
+
+if TYPE_CHECKING:
+    from .backfill import ReplicationBackfillOnDeploy
 from .topology import Registry, ReplicationRule, source_rule_problems
 
 RuleProperty = ecr.CfnReplicationConfiguration.ReplicationRuleProperty
@@ -58,6 +61,7 @@ class SourceRegistryReplication(Construct):
         backfill_existing_images: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
+        self.environment = stack_environment(scope)
         claim_registry(self, "a replication configuration")
         self._rules: list[ReplicationRule] = []
         self.resource = ecr.CfnReplicationConfiguration(
@@ -70,18 +74,19 @@ class SourceRegistryReplication(Construct):
             ),
         )
         self.node.add_validation(SynthValidation(self._synth_problems))
-        self.backfill = (
-            ReplicationBackfillOnDeploy(self, "Backfill", replication=self)
-            if backfill_existing_images
-            else None
-        )
+        self.backfill: ReplicationBackfillOnDeploy | None = None
+        if backfill_existing_images:
+            # Imported here: it pulls in aws_lambda, a noticeable cost for every app without it.
+            from .backfill import ReplicationBackfillOnDeploy
+
+            self.backfill = ReplicationBackfillOnDeploy(self, "Backfill", replication=self)
         for rule in rules:
             self.add_rule(rule)
 
     @property
     def registry(self) -> Registry | None:
         """The source registry, or None in an environment-agnostic stack."""
-        return stack_registry(self)
+        return self.environment.registry
 
     @property
     def rules(self) -> tuple[ReplicationRule, ...]:

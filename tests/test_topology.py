@@ -102,6 +102,18 @@ def test_botocore_regions_used_by_the_topology_are_the_regions_aws_cdk_knows() -
     assert set(region_partitions()) == {region.name for region in RegionInfo.regions}
 
 
+def test_region_partitions_read_from_endpoint_data_match_botocores_own_region_listing() -> None:
+    import botocore.session
+
+    session = botocore.session.Session()
+    expected = {
+        region: partition
+        for partition in session.get_available_partitions()
+        for region in session.get_available_regions("ecr", partition_name=partition)
+    }
+    assert dict(region_partitions()) == expected
+
+
 def test_region_partitions_know_the_partition_of_each_region() -> None:
     partitions = region_partitions()
     assert partitions["us-east-1"] == "aws"
