@@ -158,9 +158,16 @@ class ReplicationDestinationRole(Construct):
     :param allow_create_repository: include ``ecr:CreateRepository``. Default: True; pass the
         registry policy's setting so the role never allows more than the registry does.
 
-    Extension points: override :meth:`trust_principals` or :meth:`permission_statements`.
+    Extension points: override :meth:`trust_statements` or :meth:`permission_statements`
+    (plain IAM statements), e.g. to trust a CI role only::
 
-    :ivar role: the ``iam.Role``.
+        class TrustedByCi(ReplicationDestinationRole):
+            def trust_statements(self):
+                return [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                         "Principal": {"AWS": "arn:aws:iam::555444333222:role/ci"}}]
+
+    :ivar resource: the ``CfnRole`` (escape hatch); ``role_arn`` and ``role_name`` its
+        attributes (``iam.Role.from_role_arn`` gives an ``IRole`` where one is needed).
     """
 
     def __init__(
@@ -181,8 +188,8 @@ class ReplicationDestinationRole(Construct):
         self.settings = settings or RoleSettings()
         self.allow_create_repository = allow_create_repository
         self.grants = tuple(grants)
-        principals = self.trust_principals()
-        if not principals:
+        trust = self.trust_statements()
+        if not any(_principals(statement) for statement in trust):
             raise ReplicationConfigError(
                 [
                     Problem(
@@ -192,7 +199,9 @@ class ReplicationDestinationRole(Construct):
                     )
                 ]
             )
-        self.role = iam.Role(
+        # The L1 with plain policy documents, like the registry policy: what is reviewed is
+        # exactly what is deployed, and synthesis stays close to hand-written CloudFormation.
+        self.resource = iam.CfnRole(
             self,
             "Resource",
             role_name=role_name or destination_role_name(self.environment.region),
@@ -200,21 +209,24 @@ class ReplicationDestinationRole(Construct):
                 "Lets ecr-replication tooling in the source accounts read this destination "
                 "registry; ECR replicates through the registry policy, not this role"
             ),
-            assumed_by=principals[0]
-            if len(principals) == 1
-            else iam.CompositePrincipal(*principals),
+            assume_role_policy_document=policy_document(trust),
+            policies=[
+                iam.CfnRole.PolicyProperty(
+                    policy_name="ReadReplicas",
+                    policy_document=policy_document(self.permission_statements()),
+                )
+            ],
         )
-        self.policy = iam.Policy(
-            self, "Permissions", statements=self.permission_statements(), roles=[self.role]
-        )
+        self.role_arn: str = self.resource.attr_arn
+        self.role_name: str = self.resource.ref
         acknowledge_wildcard_resources(
-            self.policy,
+            self.resource,
             self.repository_arns(),
             "a replication grant covers every repository under its prefix, including the "
             "ones replication creates later, so the repository ARN must end in '*'",
         )
         acknowledge_wildcard_resources(
-            self.policy,
+            self.resource,
             ["*"],
             "account:GetRegionOptStatus, ec2:DescribeRegions, ecr:DescribeRegistry, "
             "ecr:DescribeRepositoryCreationTemplates and ecr:GetRegistryPolicy have no "
@@ -228,58 +240,76 @@ class ReplicationDestinationRole(Construct):
                 "role.externalId, role.trustedPrincipalArns or role.principalOrgId.",
             )
 
-    def trust_principals(self) -> Sequence[iam.IPrincipal]:
-        """Who may assume the role, with the configured conditions."""
+    def trust_statements(self) -> list[Statement]:
+        """Who may assume the role (``sts:AssumeRole``), with the configured conditions."""
         s = self.settings
-        base: list[iam.PrincipalBase]
-        if s.trusted_principal_arns:
-            base = [iam.ArnPrincipal(arn) for arn in s.trusted_principal_arns]
-        else:
-            accounts = dict.fromkeys(g.source.account for g in self.grants)
-            base = [iam.AccountPrincipal(account) for account in accounts]
+        principals = list(
+            dict.fromkeys(
+                s.trusted_principal_arns
+                or [f"arn:{g.source.partition}:iam::{g.source.account}:root" for g in self.grants]
+            )
+        )
+        if not principals:
+            return []
+        statement: Statement = {
+            "Effect": "Allow",
+            "Principal": {"AWS": principals[0] if len(principals) == 1 else principals},
+            "Action": "sts:AssumeRole",
+        }
         conditions: dict[str, str] = {}
         if s.external_id:
             conditions["sts:ExternalId"] = s.external_id
         if s.principal_org_id:
             conditions["aws:PrincipalOrgID"] = s.principal_org_id
-        if not conditions:
-            return base
-        return [p.with_conditions({"StringEquals": conditions}) for p in base]
+        if conditions:
+            statement["Condition"] = {"StringEquals": conditions}
+        return [statement]
 
     def repository_arns(self) -> list[str]:
         env = self.environment
         prefixes = union_prefixes(g.repository_prefixes for g in self.grants)
         return repository_arns(env.partition, env.region, env.account, prefixes)
 
-    def permission_statements(self) -> list[iam.PolicyStatement]:
+    def permission_statements(self) -> list[Statement]:
+        """The role's permissions as plain IAM statements. Overridable."""
         arns = self.repository_arns()
+        resources: str | list[str] = arns[0] if len(arns) == 1 else arns
         return [
-            iam.PolicyStatement(
-                sid="ReplicateGrantedRepositories",
-                actions=[
+            {
+                "Sid": "ReplicateGrantedRepositories",
+                "Effect": "Allow",
+                "Action": [
                     *(["ecr:CreateRepository"] if self.allow_create_repository else []),
                     "ecr:ReplicateImage",
                 ],
-                resources=arns,
-            ),
-            iam.PolicyStatement(
-                sid="ReadGrantedRepositories",
-                actions=["ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:ListImages"],
-                resources=arns,
-            ),
-            iam.PolicyStatement(
+                "Resource": resources,
+            },
+            {
+                "Sid": "ReadGrantedRepositories",
+                "Effect": "Allow",
+                "Action": ["ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:ListImages"],
+                "Resource": resources,
+            },
+            {
                 # These actions have no resource-level scope in IAM: "*" is the only form.
-                sid="ReadRegistrySettings",
-                actions=[
+                "Sid": "ReadRegistrySettings",
+                "Effect": "Allow",
+                "Action": [
                     "account:GetRegionOptStatus",
                     "ec2:DescribeRegions",
                     "ecr:DescribeRegistry",
                     "ecr:DescribeRepositoryCreationTemplates",
                     "ecr:GetRegistryPolicy",
                 ],
-                resources=["*"],
-            ),
+                "Resource": "*",
+            },
         ]
+
+
+def _principals(statement: Statement) -> list[str]:
+    principal = statement.get("Principal", {})
+    values = principal.get("AWS", []) if isinstance(principal, dict) else principal
+    return [values] if isinstance(values, str) else list(values)
 
 
 class ReplicationRepositoryTemplate(Construct):

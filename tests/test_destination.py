@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
 from typing import Any, cast
 
 import pytest
@@ -373,7 +372,10 @@ def test_the_role_name_can_be_chosen(stack: Any) -> None:
     role = ReplicationDestinationRole(
         stack, "Role", grants=[grant(BUILD)], role_name="replication-reader"
     )
-    assert isinstance(role.role, iam.Role)
+    assert isinstance(role.resource, iam.CfnRole)
+    assert stack.resolve(role.role_arn) == {
+        "Fn::GetAtt": [stack.get_logical_id(role.resource), "Arn"]
+    }
     Template.from_stack(stack).has_resource_properties(
         "AWS::IAM::Role", {"RoleName": "replication-reader"}
     )
@@ -411,10 +413,16 @@ def test_a_role_with_an_external_id_is_not_warned_about(stack: Any) -> None:
     Annotations.from_stack(stack).has_no_warning("*", Match.any_value())
 
 
-def test_trust_principals_can_be_overridden_in_a_subclass(stack: Any) -> None:
+def test_trust_statements_can_be_overridden_in_a_subclass(stack: Any) -> None:
     class TrustedByCi(ReplicationDestinationRole):
-        def trust_principals(self) -> Sequence[iam.IPrincipal]:
-            return [iam.ArnPrincipal("arn:aws:iam::555444333222:role/ci")]
+        def trust_statements(self) -> list[Statement]:
+            return [
+                {
+                    "Effect": "Allow",
+                    "Action": "sts:AssumeRole",
+                    "Principal": {"AWS": "arn:aws:iam::555444333222:role/ci"},
+                }
+            ]
 
     TrustedByCi(stack, "Role", grants=[grant(BUILD, "prod/")])
     (statement,) = trust_statements(Template.from_stack(stack))
@@ -423,11 +431,11 @@ def test_trust_principals_can_be_overridden_in_a_subclass(stack: Any) -> None:
 
 def test_permission_statements_can_be_overridden_in_a_subclass(stack: Any) -> None:
     class NoWrites(ReplicationDestinationRole):
-        def permission_statements(self) -> list[iam.PolicyStatement]:
+        def permission_statements(self) -> list[Statement]:
             return [
                 s
                 for s in super().permission_statements()
-                if s.sid != "ReplicateGrantedRepositories"
+                if s["Sid"] != "ReplicateGrantedRepositories"
             ]
 
     NoWrites(stack, "Role", grants=[grant(BUILD, "prod/")])

@@ -18,7 +18,6 @@ from typing import Any
 import cfnlint.api
 import pytest
 from aws_cdk import App, Environment, Stack
-from aws_cdk import aws_iam as iam
 from review.topologies import (
     DESTINATION,
     EVERY_DESTINATION_OPTION,
@@ -33,6 +32,7 @@ from review.topologies import (
 from ecr_replication import cdk_app
 from ecr_replication.destination import ReplicationDestinationRole
 from ecr_replication.nag import NAG_CONTEXT_KEY, NagSwitchError, enable_nag
+from ecr_replication.policies import Statement
 from ecr_replication.topology import Grant, Registry
 
 
@@ -122,10 +122,10 @@ def _violations_of_failed_synth(app: App, outdir: Path) -> list[str]:
 
 
 class EcrEverythingRole(ReplicationDestinationRole):
-    def permission_statements(self) -> list[iam.PolicyStatement]:
+    def permission_statements(self) -> list[Statement]:
         return [
             *super().permission_statements(),
-            iam.PolicyStatement(actions=["ecr:*"], resources=["*"]),
+            {"Effect": "Allow", "Action": "ecr:*", "Resource": "*"},
         ]
 
 
@@ -137,12 +137,13 @@ def test_cdk_nag_reports_a_role_widened_to_every_ecr_action(tmp_path: Path) -> N
 
 
 class WidenedResourceRole(ReplicationDestinationRole):
-    def permission_statements(self) -> list[iam.PolicyStatement]:
+    def permission_statements(self) -> list[Statement]:
         statements = super().permission_statements()
-        statements[0] = iam.PolicyStatement(
-            actions=["ecr:ReplicateImage"],
-            resources=[f"arn:aws:ecr:eu-west-1:{DESTINATION}:repository/*"],
-        )
+        statements[0] = {
+            "Effect": "Allow",
+            "Action": "ecr:ReplicateImage",
+            "Resource": f"arn:aws:ecr:eu-west-1:{DESTINATION}:repository/*",
+        }
         return statements
 
 
@@ -163,10 +164,8 @@ def test_cfn_lint_reports_a_broken_property_and_a_misspelt_action(tmp_path: Path
     assert destination.role is not None
     template = destination.repository_template.templates["prod"]
     template.add_property_override("ImageTagMutability", "SOMETIMES")
-    policy = destination.role.policy.node.default_child
-    assert policy is not None
-    policy.add_property_override(  # type: ignore[attr-defined]
-        "PolicyDocument.Statement.0.Action.1", "ecr:ReplicateImages"
+    destination.role.resource.add_property_override(
+        "Policies.0.PolicyDocument.Statement.0.Action.1", "ecr:ReplicateImages"
     )
     app.synth()
     rules = sorted(finding.split()[1] for finding in lint_findings(tmp_path))
@@ -233,8 +232,8 @@ def test_app_exits_1_with_one_line_when_cdk_nag_finds_something(
 ) -> None:
     granted = ReplicationDestinationRole.permission_statements
 
-    def widened(self: ReplicationDestinationRole) -> list[iam.PolicyStatement]:
-        return [*granted(self), iam.PolicyStatement(actions=["ecr:*"], resources=["*"])]
+    def widened(self: ReplicationDestinationRole) -> list[Statement]:
+        return [*granted(self), {"Effect": "Allow", "Action": "ecr:*", "Resource": "*"}]
 
     monkeypatch.setattr(ReplicationDestinationRole, "permission_statements", widened)
     _run_main_with_context(monkeypatch, tmp_path, {NAG_CONTEXT_KEY: "true"})

@@ -208,7 +208,6 @@ def test_a_cross_account_destination_gets_policy_role_and_templates(
         "AWS::ECR::RegistryPolicy",
         "AWS::ECR::RepositoryCreationTemplate",
         "AWS::ECR::RepositoryCreationTemplate",
-        "AWS::IAM::Policy",
         "AWS::IAM::Role",
     ]
     assert stack.registry_policy is not None
@@ -234,8 +233,9 @@ def test_destination_overrides_reach_their_registry_only(fan_out: ReplicationSta
     assert statement["Action"] == "ecr:ReplicateImage"
     role_actions = {
         action
-        for role_policy in analytics.find_resources("AWS::IAM::Policy").values()
-        for s in role_policy["Properties"]["PolicyDocument"]["Statement"]
+        for role in analytics.find_resources("AWS::IAM::Role").values()
+        for role_policy in role["Properties"]["Policies"]
+        for s in role_policy["PolicyDocument"]["Statement"]
         for action in ([s["Action"]] if isinstance(s["Action"], str) else s["Action"])
     }
     assert "ecr:ReplicateImage" in role_actions
@@ -286,7 +286,6 @@ def test_repository_templates_can_be_turned_off(raw_topology: dict[str, Any]) ->
     assert stack.repository_template is None
     assert resource_types(stack) == [
         "AWS::ECR::RegistryPolicy",
-        "AWS::IAM::Policy",
         "AWS::IAM::Role",
     ]
 
