@@ -68,6 +68,19 @@ def stack_environment(scope: Construct) -> StackEnvironment:
     return environment
 
 
+def remember_environment(stack: Stack, registry: Registry, *, root: Any, path: str) -> None:
+    """Record the environment of a stack created for a known registry, without reading it
+    back from jsii (the stacks of :mod:`ecr_replication.stacks` know theirs)."""
+    _environments[stack] = StackEnvironment(
+        account=registry.account,
+        region=registry.region,
+        partition=registry.partition,
+        registry=registry,
+        path=path,
+        root=root,
+    )
+
+
 def stack_registry(scope: Construct) -> Registry | None:
     """The registry (account + region) of the scope's stack, or None when environment-agnostic."""
     return stack_environment(scope).registry

@@ -9,9 +9,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from aws_cdk import Environment, Stack
+from aws_cdk import App, Environment, Stack
 from constructs import Construct
 
+from ._cdk import remember_environment
 from .destination import (
     DestinationRegistryPolicy,
     ReplicationDestinationRole,
@@ -20,6 +21,14 @@ from .destination import (
 from .naming import destination_stack_name, source_stack_name
 from .source import SourceRegistryReplication
 from .topology import DestinationRegistry, Registry, ReplicationTopology, SourceRegistry
+
+
+def _remember_environment(
+    stack: Stack, scope: Construct, construct_id: str, registry: Registry
+) -> None:
+    # In an App (the usual case) the stack's root and path are known without asking jsii.
+    if isinstance(scope, App):
+        remember_environment(stack, registry, root=scope, path=construct_id)
 
 
 class SourceReplicationStack(Stack):
@@ -42,6 +51,7 @@ class SourceReplicationStack(Stack):
             env=Environment(account=source.account, region=source.region),
             **kwargs,
         )
+        _remember_environment(self, scope, construct_id, source.registry)
         self.source = source
         self.replication = SourceRegistryReplication(
             self,
@@ -82,6 +92,7 @@ class DestinationReplicationStack(Stack):
             env=Environment(account=registry.account, region=registry.region),
             **kwargs,
         )
+        _remember_environment(self, scope, construct_id, registry)
         self.destination = destination
         settings = destination.settings
         grants = destination.cross_account_grants
