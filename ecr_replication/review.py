@@ -289,8 +289,9 @@ def read_assembly(folder: Path) -> list[_Stack]:
     Raises :class:`UsageError` (exit 2) when ``folder`` is not a readable cloud assembly.
     """
     if not folder.is_dir():
+        what = "is a file, not a folder" if folder.exists() else "no such folder"
         raise UsageError(
-            f"{folder}: no such folder; give the cloud assembly folder that cdk synth writes "
+            f"{folder}: {what}; give the cloud assembly folder that cdk synth writes "
             "(default cdk.out)"
         )
     manifest_path = folder / "manifest.json"

@@ -677,6 +677,14 @@ def test_missing_folder_is_refused_with_one_line(
     _assert_one_line_error([str(tmp_path / "nowhere")], capsys, "no such folder")
 
 
+def test_a_file_given_as_the_assembly_is_refused_as_not_a_folder(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    manifest = tmp_path / "manifest.json"
+    manifest.write_text("{}")
+    _assert_one_line_error([str(manifest)], capsys, "is a file, not a folder")
+
+
 def test_folder_without_manifest_is_not_a_cloud_assembly(
     tmp_path: Path, capsys: pytest.CaptureFixture[str]
 ) -> None:
