@@ -1,16 +1,21 @@
 """ecr-replication: AWS CDK constructs and an operations CLI for Amazon ECR replication.
 
-The topology model (``ecr_replication.topology``) is importable without ``aws_cdk``; the CDK
-constructs are imported from here lazily, so ``import ecr_replication`` stays light for the
-operations commands.
+The model (registries, rules, grants, settings, the topology; ``ecr_replication.model``) is
+importable without ``aws_cdk``. The CDK constructs and stacks are listed here too, but loaded
+only when first used, so ``import ecr_replication`` stays light for the operations commands.
+
+Constructs: SourceRegistryReplication, DestinationRegistryPolicy, ReplicationDestinationRole,
+ReplicationRepositoryTemplate, ReplicationBackfillOnDeploy. Stacks: SourceReplicationStack,
+DestinationReplicationStack, add_replication_stacks. cdk-nag: enable_nag.
 """
 
 from __future__ import annotations
 
+import importlib
 from typing import TYPE_CHECKING, Any
 
 from .errors import Problem, ReplicationConfigError
-from .topology import (
+from .model import (
     Destination,
     DestinationOverride,
     DestinationSettings,
@@ -22,40 +27,46 @@ from .topology import (
     RoleSettings,
     SourceRegistry,
     parse_topology,
+    topology_from_context,
 )
 
 if TYPE_CHECKING:
-    from .destination import (
-        DestinationRegistryPolicy,
-        ReplicationDestinationRole,
-        ReplicationRepositoryTemplate,
-    )
-    from .source import SourceRegistryReplication
-    from .stacks import (
+    from .constructs.backfill import ReplicationBackfillOnDeploy
+    from .constructs.destination_role import ReplicationDestinationRole
+    from .constructs.nag import enable_nag
+    from .constructs.registry_policy import DestinationRegistryPolicy
+    from .constructs.source import SourceRegistryReplication
+    from .constructs.stacks import (
         DestinationReplicationStack,
         ReplicationStacks,
         SourceReplicationStack,
         add_replication_stacks,
     )
+    from .constructs.templates import ReplicationRepositoryTemplate
 
 _CDK_EXPORTS = {
     "SourceRegistryReplication": "source",
-    "DestinationRegistryPolicy": "destination",
-    "ReplicationDestinationRole": "destination",
-    "ReplicationRepositoryTemplate": "destination",
+    "DestinationRegistryPolicy": "registry_policy",
+    "ReplicationDestinationRole": "destination_role",
+    "ReplicationRepositoryTemplate": "templates",
+    "ReplicationBackfillOnDeploy": "backfill",
     "SourceReplicationStack": "stacks",
     "DestinationReplicationStack": "stacks",
     "ReplicationStacks": "stacks",
     "add_replication_stacks": "stacks",
+    "enable_nag": "nag",
 }
 
 
 def __getattr__(name: str) -> Any:
     if name in _CDK_EXPORTS:
-        import importlib
-
-        return getattr(importlib.import_module(f".{_CDK_EXPORTS[name]}", __name__), name)
+        module = importlib.import_module(f".constructs.{_CDK_EXPORTS[name]}", __name__)
+        return getattr(module, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_CDK_EXPORTS})
 
 
 __all__ = [
@@ -67,6 +78,7 @@ __all__ = [
     "Grant",
     "Problem",
     "Registry",
+    "ReplicationBackfillOnDeploy",
     "ReplicationConfigError",
     "ReplicationDestinationRole",
     "ReplicationRepositoryTemplate",
@@ -79,5 +91,7 @@ __all__ = [
     "SourceRegistryReplication",
     "SourceReplicationStack",
     "add_replication_stacks",
+    "enable_nag",
     "parse_topology",
+    "topology_from_context",
 ]

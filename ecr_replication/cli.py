@@ -2,9 +2,10 @@
 
 Never imports ``aws_cdk`` (fast start, no Node.js). Each subcommand lives in its own module,
 imported only when that subcommand runs; the module provides ``add_arguments(parser)`` and
-``run(args) -> int``.
+``run(args) -> int``. This module is the top of the package: nothing imports it but
+``__main__``; errors and exit codes live in :mod:`ecr_replication.errors`.
 
-Exit codes, the same for every command:
+Exit codes, the same for every command (:mod:`ecr_replication.errors`):
 
 * 0 — all good;
 * 1 — a problem was found (drift, missing grant, disabled region, missing images);
@@ -22,17 +23,12 @@ import sys
 from collections.abc import Sequence
 from types import ModuleType
 
-from .errors import ReplicationConfigError
-
-EXIT_OK = 0
-EXIT_PROBLEMS = 1
-EXIT_USAGE = 2
-EXIT_UNCHECKED = 3
+from .errors import EXIT_OK, EXIT_USAGE, ReplicationConfigError, UsageError
 
 # name -> (module, one-line help). Modules are imported lazily so `--help` stays fast.
 COMMANDS: dict[str, tuple[str, str]] = {
     "review": (
-        "ecr_replication.review",
+        "ecr_replication.review.command",
         "report what a synthesized cloud assembly (cdk.out) would deploy",
     ),
     "preflight": (
@@ -49,19 +45,6 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "replicate images that existed before replication was configured",
     ),
 }
-
-
-class UsageError(Exception):
-    """Bad usage detected by a command after argument parsing; exits 2 with its message."""
-
-
-def exit_code(*, problems: bool, unchecked: bool) -> int:
-    """The shared exit-code rule: problems win over unchecked registries."""
-    if problems:
-        return EXIT_PROBLEMS
-    if unchecked:
-        return EXIT_UNCHECKED
-    return EXIT_OK
 
 
 def _command_module(name: str) -> ModuleType:

@@ -62,7 +62,7 @@ from botocore.exceptions import (
 from botocore.loaders import Loader, create_loader
 
 from .. import naming
-from ..topology import (
+from ..model import (
     DestinationRegistry,
     Registry,
     ReplicationTopology,

@@ -57,8 +57,9 @@ from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from ..cli import UsageError
-from ..topology import ACCOUNT_PATTERN, Registry, SourceRegistry, region_partitions
+from ..errors import UsageError
+from ..model import Registry, SourceRegistry, region_partitions
+from ..model.limits import ACCOUNT_PATTERN
 from . import report
 from .aws import (
     AccessError,

@@ -19,15 +19,14 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from pathlib import Path
 
 from ..errors import Problem, ReplicationConfigError
+from ..model import CONTEXT_KEY, ReplicationTopology, parse_topology
+from ..model.limits import IAM_ROLE_NAME_PATTERN
 from ..naming import DESTINATION_ROLE_NAME_PREFIX
-from ..topology import CONTEXT_KEY, ReplicationTopology, parse_topology
 
 DEFAULT_CONFIG = "cdk.json"
-IAM_ROLE_NAME_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}$")
 
 
 def _config_error(path: Path, message: str) -> ReplicationConfigError:

@@ -33,7 +33,7 @@ from typing import Any
 
 from rich.console import Console
 
-from ..topology import Registry, SourceRegistry
+from ..model import Registry, SourceRegistry
 from . import report
 from .aws import (
     AccessError,

@@ -13,11 +13,12 @@ calls (no per-repository or per-image calls):
   replicates). The difference lists ``- missing`` (desired, not deployed) and ``+ unexpected``
   (deployed, not desired) rules.
 * ``registry-policy`` (destinations with sources in other accounts): ``GetRegistryPolicy``,
-  evaluated statement by statement against the grants the topology derives
-  (:meth:`~ecr_replication.topology.ReplicationTopology.destination_registries`): each source
+  read by the model's IAM evaluator (:mod:`ecr_replication.model.iam`, the reading ``review``
+  applies too) against the grants the topology derives
+  (:meth:`~ecr_replication.model.ReplicationTopology.destination_registries`): each source
   account must be allowed ``ecr:ReplicateImage``, and ``ecr:CreateRepository`` unless
   ``allowCreateRepository`` is false, on ``repository/<prefix>*`` for each of its prefixes.
-  See :func:`evaluate_policy` for what counts.
+  A grant that holds only under a ``Condition`` does not count.
 * ``repository-templates`` (destinations with templates enabled):
   ``DescribeRepositoryCreationTemplates`` must list a template, applied for ``REPLICATION``
   with the topology's tag mutability, for each template prefix of the registry. An endpoint
@@ -38,7 +39,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -47,8 +47,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 from rich.console import Console
 
-from ..policies import CREATE_REPOSITORY_ACTIONS, REPLICATION_ACTIONS, repository_arns
-from ..topology import DestinationRegistry, Registry, SourceRegistry
+from ..model import DestinationRegistry, Registry, SourceRegistry, iam
+from ..model.policies import CREATE_REPOSITORY_ACTIONS, REPLICATION_ACTIONS, repository_arns
 from . import report
 from .aws import (
     AccessError,
@@ -218,103 +218,6 @@ def check_replication_configuration(access: RegistryAccess, source: SourceRegist
 # Registry policy
 
 
-def _iam_glob(pattern: str, *, ignore_case: bool) -> re.Pattern[str]:
-    """An IAM wildcard pattern (``*`` any run of characters, ``?`` one) as a regex."""
-    regex = "".join(
-        ".*" if char == "*" else "." if char == "?" else re.escape(char) for char in pattern
-    )
-    flags = (re.IGNORECASE | re.DOTALL) if ignore_case else re.DOTALL
-    return re.compile(regex, flags)
-
-
-def resource_covers(policy_pattern: str, wanted: str) -> bool:
-    """Whether every ARN matching ``wanted`` also matches the policy's resource pattern.
-
-    ``wanted`` is a literal ARN, or a literal prefix followed by one ``*`` (what the grants
-    produce, e.g. ``...:repository/prod/*``). Such a set is covered exactly when the policy
-    pattern ends in ``*`` and the rest of it matches some beginning of the literal prefix:
-    ``repository/prod*`` and ``repository/*`` cover ``repository/prod/*``;
-    ``repository/prod/api*`` does not.
-    """
-    if not wanted.endswith("*"):
-        return _iam_glob(policy_pattern, ignore_case=False).fullmatch(wanted) is not None
-    if not policy_pattern.endswith("*"):
-        return False
-    literal = wanted[:-1]
-    return _iam_glob(policy_pattern[:-1], ignore_case=False).match(literal) is not None
-
-
-def _as_list(value: object) -> list[Any]:
-    if isinstance(value, list):
-        return value
-    return [] if value is None else [value]
-
-
-def _principal_matches(principal: object, account: str, partition: str) -> bool:
-    if principal == "*":
-        return True
-    if not isinstance(principal, Mapping):
-        return False
-    names = _as_list(principal.get("AWS"))
-    return any(name in ("*", account, f"arn:{partition}:iam::{account}:root") for name in names)
-
-
-def _action_matches(actions: object, action: str) -> bool:
-    return any(
-        isinstance(pattern, str) and _iam_glob(pattern, ignore_case=True).fullmatch(action)
-        for pattern in _as_list(actions)
-    )
-
-
-def evaluate_policy(
-    document: Mapping[str, Any], *, account: str, partition: str, action: str, resource: str
-) -> tuple[bool, str]:
-    """Whether the policy lets ``account`` call ``action`` on every ARN of ``resource``.
-
-    Returns ``(allowed, why_not)``. Counted: ``Allow`` statements without a ``Condition`` whose
-    principal is the account (``arn:...:iam::ACCOUNT:root``, the bare id, or ``*``), whose
-    actions match (wildcards such as ``ecr:*`` included, case-insensitive) and whose resources
-    cover the whole pattern (:func:`resource_covers`). A matching ``Deny`` wins, with or
-    without a condition. Statements with a ``Condition`` never count as allowing: preflight
-    cannot evaluate them, and a condition such as ``aws:PrincipalOrgID`` is likely not met by
-    ECR's replication role. Statements using ``NotPrincipal``, ``NotAction`` or
-    ``NotResource`` are not evaluated.
-    """
-    allowed_by: str | None = None
-    conditional: list[str] = []
-    for index, statement in enumerate(_as_list(document.get("Statement"))):
-        if not isinstance(statement, Mapping) or any(
-            key in statement for key in ("NotPrincipal", "NotAction", "NotResource")
-        ):
-            continue
-        name = str(statement.get("Sid") or f"#{index}")
-        matches = (
-            _principal_matches(statement.get("Principal"), account, partition)
-            and _action_matches(statement.get("Action"), action)
-            and any(
-                isinstance(pattern, str) and resource_covers(pattern, resource)
-                for pattern in _as_list(statement.get("Resource"))
-            )
-        )
-        if not matches:
-            continue
-        if statement.get("Effect") == "Deny":
-            return False, f"denied by statement {name}"
-        if statement.get("Effect") == "Allow":
-            if "Condition" in statement:
-                conditional.append(name)
-            elif allowed_by is None:
-                allowed_by = name
-    if allowed_by is not None:
-        return True, ""
-    if conditional:
-        return False, (
-            f"only statement {', '.join(conditional)} allows it, under a Condition that ECR's "
-            "replication role may not meet"
-        )
-    return False, "no statement allows it"
-
-
 def missing_grants(destination: DestinationRegistry, document: Mapping[str, Any]) -> list[str]:
     """One line per (source, action, repository pattern) the policy does not allow."""
     registry = destination.registry
@@ -324,21 +227,18 @@ def missing_grants(destination: DestinationRegistry, document: Mapping[str, Any]
     ]
     lines = []
     for grant in destination.cross_account_grants:
+        caller = iam.Caller(account=grant.source.account, partition=grant.source.partition)
         resources = repository_arns(
             registry.partition, registry.region, registry.account, grant.repository_prefixes
         )
         for action in actions:
             for resource in resources:
-                allowed, why_not = evaluate_policy(
-                    document,
-                    account=grant.source.account,
-                    partition=grant.source.partition,
-                    action=action,
-                    resource=resource,
-                )
-                if not allowed:
+                evaluation = iam.evaluate(document, caller=caller, action=action, resource=resource)
+                if not evaluation.allowed:
                     pattern = resource.split(":", 5)[5]
-                    lines.append(f"{grant.source.key} may not {action} on {pattern}: {why_not}")
+                    lines.append(
+                        f"{grant.source.key} may not {action} on {pattern}: {evaluation.reason()}"
+                    )
     return lines
 
 

@@ -83,7 +83,7 @@ from rich.progress import (
 from rich.table import Table
 from rich.text import Text
 
-from ..cli import exit_code
+from ..errors import exit_code
 
 Status = Literal["ok", "problem", "unchecked", "skipped"]
 STATUS_STYLES: Mapping[str, str] = {

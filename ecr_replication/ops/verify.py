@@ -30,8 +30,8 @@ from typing import Any
 from botocore.exceptions import ClientError
 from rich.console import Console
 
-from ..cli import UsageError
-from ..topology import Registry, SourceRegistry
+from ..errors import UsageError
+from ..model import Registry, SourceRegistry
 from . import report
 from .aws import (
     AccessError,

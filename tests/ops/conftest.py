@@ -9,10 +9,11 @@ from typing import Any
 
 import pytest
 from moto import mock_aws
-from opshelp import ClientStubs, CliResult, topology_document
 
 from ecr_replication import cli
 from ecr_replication.ops import aws
+
+from .opshelp import ClientStubs, CliResult, topology_document
 
 
 @pytest.fixture(autouse=True)

@@ -20,9 +20,9 @@ from typing import Any
 import boto3
 from botocore.stub import Stubber
 
+from ecr_replication.model import Registry, ReplicationTopology, parse_topology
+from ecr_replication.model.policies import compact_json, registry_policy_document
 from ecr_replication.ops import aws
-from ecr_replication.policies import compact_json, registry_policy_document
-from ecr_replication.topology import Registry, ReplicationTopology, parse_topology
 
 SOURCE_ACCOUNT = "123456789012"  # moto's default account: the caller
 DEST_A_ACCOUNT = "111111111111"

@@ -13,7 +13,11 @@ from botocore.exceptions import (
     NoCredentialsError,
     ParamValidationError,
 )
-from opshelp import (
+
+from ecr_replication.model import Registry, parse_topology
+from ecr_replication.ops import aws
+
+from .opshelp import (
     DEST_A,
     DEST_B,
     SOURCE,
@@ -21,9 +25,6 @@ from opshelp import (
     push,
     topology_document,
 )
-
-from ecr_replication.ops import aws
-from ecr_replication.topology import Registry, parse_topology
 
 
 def client_error(code: str, operation: str = "DescribeImages") -> ClientError:

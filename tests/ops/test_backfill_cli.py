@@ -16,10 +16,10 @@ from botocore.stub import Stubber
 from rich.console import Console
 
 from ecr_replication import cli
-from ecr_replication.cli import UsageError
+from ecr_replication.errors import UsageError
+from ecr_replication.model import Registry, parse_topology
 from ecr_replication.ops.aws import ClientKey, RegistryAccess
 from ecr_replication.ops.backfill import Options, Timing, execute, resume_command
-from ecr_replication.topology import Registry, parse_topology
 
 SOURCE = "555444333222"
 PROD = "123456789012"

@@ -8,11 +8,12 @@ from collections.abc import Callable
 from pathlib import Path
 
 import pytest
-from opshelp import DEST_A, CliResult, topology_document
 
 from ecr_replication.errors import ReplicationConfigError
+from ecr_replication.model import parse_topology
 from ecr_replication.ops.config import add_common_arguments, load_topology
-from ecr_replication.topology import parse_topology
+
+from .opshelp import DEST_A, CliResult, topology_document
 
 Run = Callable[..., CliResult]
 

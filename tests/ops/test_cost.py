@@ -7,9 +7,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from opshelp import DEST_A, DEST_B, SOURCE, ClientStubs, CliResult, push
 
 from ecr_replication.ops.cost import BYTES_PER_GB, DEFAULT_STORAGE_PRICE, DEFAULT_TRANSFER_PRICE
+
+from .opshelp import DEST_A, DEST_B, SOURCE, ClientStubs, CliResult, push
 
 Run = Callable[..., CliResult]
 WriteConfig = Callable[..., Path]

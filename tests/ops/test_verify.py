@@ -6,9 +6,9 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from opshelp import DEST_A, DEST_B, SOURCE, ClientStubs, CliResult, ecr_client, push
-
 from ecr_replication.ops import aws
+
+from .opshelp import DEST_A, DEST_B, SOURCE, ClientStubs, CliResult, ecr_client, push
 
 Run = Callable[..., CliResult]
 WriteConfig = Callable[..., Path]

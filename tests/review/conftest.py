@@ -12,7 +12,7 @@ from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 from syrupy.extensions.single_file import SingleFileSnapshotExtension, WriteMode
 
-from .topologies import synth_topology, topologies
+from tests.topologies import synth_topology, topologies
 
 
 class MarkdownSnapshotExtension(SingleFileSnapshotExtension):

@@ -21,8 +21,7 @@ from ecr_replication.review import (
     review_json,
     review_markdown,
 )
-
-from .topologies import (
+from tests.topologies import (
     DESTINATION,
     KMS_KEY_ARN,
     SECOND_DESTINATION,
@@ -397,7 +396,22 @@ def test_role_open_to_any_principal_and_metadata_inline_in_the_manifest_are_repo
         {"Destination": (f"aws://{DESTINATION}/eu-west-1", template)}, metadata=metadata
     )
     document = report(folder)
-    assert warning_codes(document) == [("role-trusts-anyone", DEST), ("uninterpreted-deny", DEST)]
+    assert warning_codes(document) == [("role-trusts-anyone", DEST)]
+    # A Deny is read by the model's evaluator and listed as such, not skipped.
+    (destination,) = document["destinations"]
+    assert destination["registryPolicy"]["grants"] == [
+        {
+            "principal": "*",
+            "account": None,
+            "repositories": ["*"],
+            "actions": ["ecr:*"],
+            "conditions": [],
+            "mayCreateRepositories": True,
+            "mayReplicate": True,
+            "effect": "Deny",
+            "notActions": [],
+        }
+    ]
     assert document["cdkWarnings"] == [
         {
             "stack": "Destination",

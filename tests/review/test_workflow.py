@@ -6,7 +6,7 @@ import os
 
 import yaml
 
-from .topologies import REPO_ROOT
+from tests.topologies import REPO_ROOT
 
 WORKFLOW = REPO_ROOT / ".github" / "workflows" / "synth-review.yml"
 

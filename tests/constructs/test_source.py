@@ -2,20 +2,20 @@
 
 from __future__ import annotations
 
-from typing import Any, cast
+from typing import Any
 
 import pytest
 from aws_cdk import App
 from aws_cdk import aws_ecr as ecr
 from aws_cdk.assertions import Annotations, Match, Template
 
-from ecr_replication.errors import ReplicationConfigError
-from ecr_replication.source import (
+from ecr_replication.constructs.source import (
     WARNING_UNFILTERED_CROSS_ACCOUNT,
-    RuleProperty,
+    RenderedRule,
     SourceRegistryReplication,
 )
-from ecr_replication.topology import Registry, ReplicationRule
+from ecr_replication.errors import ReplicationConfigError
+from ecr_replication.model import Registry, ReplicationRule
 
 BUILD = "555444333222"
 PROD = Registry(account="123456789012", region="eu-west-1")
@@ -192,18 +192,12 @@ def test_filtered_or_same_account_rules_raise_no_warning(source_stack: Any) -> N
 
 def test_render_rule_can_be_overridden_in_a_subclass(source_stack: Any) -> None:
     class AlsoSharedImages(SourceRegistryReplication):
-        def render_rule(self, rule: ReplicationRule) -> RuleProperty:
+        def render_rule(self, rule: ReplicationRule) -> RenderedRule:
             rendered = super().render_rule(rule)
-            filters = cast(list[Any], rendered.repository_filters or [])
-            return RuleProperty(
-                destinations=rendered.destinations,
-                repository_filters=[
-                    *filters,
-                    ecr.CfnReplicationConfiguration.RepositoryFilterProperty(
-                        filter="shared/", filter_type="PREFIX_MATCH"
-                    ),
-                ],
+            rendered.setdefault("RepositoryFilters", []).append(
+                {"Filter": "shared/", "FilterType": "PREFIX_MATCH"}
             )
+            return rendered
 
     AlsoSharedImages(source_stack, "Replication", rules=[rule(PROD, prefixes=("prod/",))])
     Template.from_stack(source_stack).has_resource_properties(

@@ -3,20 +3,22 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import Annotations
 from aws_cdk import aws_ecr as ecr
 from constructs import Construct
 
-from ._cdk import SynthValidation, claim_registry, lazy, stack_environment
-from .errors import ReplicationConfigError
+from ..errors import ReplicationConfigError
+from ..model.values import Registry, ReplicationRule, source_rule_problems
+from .support import SynthValidation, claim_registry, rendered_resource, stack_environment
 
 if TYPE_CHECKING:
     from .backfill import ReplicationBackfillOnDeploy
-from .topology import Registry, ReplicationRule, source_rule_problems
 
-RuleProperty = ecr.CfnReplicationConfiguration.ReplicationRuleProperty
+RenderedRule = dict[str, Any]
+"""A rule as CloudFormation writes it: ``{"Destinations": [...], "RepositoryFilters": [...]}``."""
+
 WARNING_UNFILTERED_CROSS_ACCOUNT = "ecr-replication:unfilteredCrossAccountRule"
 
 
@@ -32,24 +34,24 @@ class SourceRegistryReplication(Construct):
     :param rules: the replication rules; more can be added with :meth:`add_rule`.
         Default: none (at least one is required by synthesis time).
     :param backfill_existing_images: also replicate the images that already exist, with a
-        :class:`~ecr_replication.backfill.ReplicationBackfillOnDeploy` custom resource that
-        starts one ECR replication backfill per destination when that destination is first
-        deployed. Default: False (only images pushed after deployment replicate; no extra
-        resources).
+        ``ReplicationBackfillOnDeploy`` custom resource that starts one ECR replication
+        backfill per destination when that destination is first deployed. Default: False
+        (only images pushed after deployment replicate; no extra resources).
 
-    Extension point: override :meth:`render_rule` to change how one rule is written into the
-    template, e.g.::
+    Extension point: override :meth:`render_rule`, called at synthesis for each rule; it
+    returns the rule as CloudFormation writes it (plain data), e.g.::
 
         class AlsoSharedImages(SourceRegistryReplication):
             def render_rule(self, rule):
                 rendered = super().render_rule(rule)
-                return RuleProperty(
-                    destinations=rendered.destinations,
-                    repository_filters=[*(rendered.repository_filters or []),
-                        RepositoryFilterProperty(filter="shared/", filter_type="PREFIX_MATCH")])
+                filters = rendered.setdefault("RepositoryFilters", [])
+                filters.append({"Filter": "shared/", "FilterType": "PREFIX_MATCH"})
+                return rendered
 
-    :ivar resource: the ``CfnReplicationConfiguration`` (escape hatch).
-    :ivar backfill: the :class:`~ecr_replication.backfill.ReplicationBackfillOnDeploy`, or None.
+    :ivar resource: the ``CfnReplicationConfiguration`` (escape hatch: its properties are
+        rendered at synthesis from :meth:`render_rule`; ``add_property_override`` applies on
+        top).
+    :ivar backfill: the ``ReplicationBackfillOnDeploy``, or None.
     """
 
     def __init__(
@@ -61,17 +63,19 @@ class SourceRegistryReplication(Construct):
         backfill_existing_images: bool = False,
     ) -> None:
         super().__init__(scope, construct_id)
-        self.environment = stack_environment(scope)
+        self._environment = stack_environment(scope)
         claim_registry(self, "a replication configuration")
         self._rules: list[ReplicationRule] = []
-        self.resource = ecr.CfnReplicationConfiguration(
+        self.resource = rendered_resource(
+            ecr.CfnReplicationConfiguration,
             self,
             "Resource",
-            replication_configuration=lazy(
-                lambda: ecr.CfnReplicationConfiguration.ReplicationConfigurationProperty(
-                    rules=[self.render_rule(rule) for rule in self._rules]
-                )
-            ),
+            lambda: {
+                "ReplicationConfiguration": {
+                    "Rules": [self.render_rule(rule) for rule in self._rules]
+                }
+            },
+            replication_configuration={"rules": []},
         )
         self.node.add_validation(SynthValidation(self._synth_problems))
         self.backfill: ReplicationBackfillOnDeploy | None = None
@@ -86,7 +90,7 @@ class SourceRegistryReplication(Construct):
     @property
     def registry(self) -> Registry | None:
         """The source registry, or None in an environment-agnostic stack."""
-        return self.environment.registry
+        return self._environment.registry
 
     @property
     def rules(self) -> tuple[ReplicationRule, ...]:
@@ -105,23 +109,19 @@ class SourceRegistryReplication(Construct):
         self._rules.append(rule)
         self._warn_if_risky(rule, len(self._rules) - 1)
 
-    def render_rule(self, rule: ReplicationRule) -> RuleProperty:
-        """One rule as it goes into the template. Overridable."""
-        return RuleProperty(
-            destinations=[
-                ecr.CfnReplicationConfiguration.ReplicationDestinationProperty(
-                    region=d.region, registry_id=d.account
-                )
-                for d in rule.destinations
-            ],
-            repository_filters=[
-                ecr.CfnReplicationConfiguration.RepositoryFilterProperty(
-                    filter=prefix, filter_type="PREFIX_MATCH"
-                )
+    def render_rule(self, rule: ReplicationRule) -> RenderedRule:
+        """One rule as it goes into the template (CloudFormation's form). Overridable."""
+        rendered: RenderedRule = {
+            "Destinations": [
+                {"Region": d.region, "RegistryId": d.account} for d in rule.destinations
+            ]
+        }
+        if rule.repository_prefixes:
+            rendered["RepositoryFilters"] = [
+                {"Filter": prefix, "FilterType": "PREFIX_MATCH"}
                 for prefix in rule.repository_prefixes
             ]
-            or None,
-        )
+        return rendered
 
     def _warn_if_risky(self, rule: ReplicationRule, index: int) -> None:
         registry = self.registry

@@ -8,10 +8,10 @@ import sys
 
 from aws_cdk import App
 
-from .errors import ReplicationConfigError
+from ..errors import ReplicationConfigError
+from ..model.json_form import CONTEXT_KEY, topology_from_context
 from .nag import NagSwitchError, enable_nag, nag_requested
 from .stacks import ReplicationStacks, add_replication_stacks
-from .topology import CONTEXT_KEY, topology_from_context
 
 CONTEXT_ENV = "CDK_CONTEXT_JSON"
 """How the CDK CLI hands the context to the app (also set by hand to run ``python app.py``)."""
@@ -74,9 +74,14 @@ def main() -> None:
     try:
         app.synth()
     except RuntimeError as error:
-        # Failed validations (e.g. cdk-nag findings) are already printed by the CDK above;
-        # a jsii traceback on top would only bury them.
-        if not str(error).startswith("ValidationFailed"):
-            raise
-        print(f"ecr-replication: synthesis failed validation: {error}", file=sys.stderr)
+        # jsii raises every error of the CDK (JavaScript) as a RuntimeError. Failed
+        # validations (ours, cdk-nag findings) are already printed by the CDK above; a trace of
+        # the jsii kernel would only bury them, so show the message alone, whatever it says.
+        print(f"ecr-replication: synthesis failed: {_message(error)}", file=sys.stderr)
         sys.exit(1)
+
+
+def _message(error: BaseException) -> str:
+    """An error's message without the JavaScript stack trace jsii appends to some."""
+    lines = [line for line in str(error).splitlines() if not line.strip().startswith("at ")]
+    return "\n".join(lines).strip()

@@ -10,18 +10,18 @@ from typing import Any
 import cfnlint.api
 from aws_cdk import App, Environment, Stack
 from aws_cdk.assertions import Annotations, Match, Template
-from review.topologies import FAN_OUT, stack_templates, synth_topology
 from syrupy.assertion import SnapshotAssertion
 
-from ecr_replication import backfill_handler
-from ecr_replication.backfill import (
+from ecr_replication.constructs import backfill_handler
+from ecr_replication.constructs.backfill import (
     BACKFILL_RESOURCE_TYPE,
     WARNING_BACKFILLS_QUEUE,
     ReplicationBackfillOnDeploy,
 )
-from ecr_replication.source import SourceRegistryReplication
-from ecr_replication.stacks import SourceReplicationStack
-from ecr_replication.topology import Registry, ReplicationRule, parse_topology
+from ecr_replication.constructs.source import SourceRegistryReplication
+from ecr_replication.constructs.stacks import SourceReplicationStack
+from ecr_replication.model import Registry, ReplicationRule, parse_topology
+from tests.topologies import FAN_OUT, stack_templates, synth_topology
 
 # The same accounts as the shared fixtures (tests/conftest.py); not imported from there, since
 # another conftest.py (tests/ops) would shadow the module name.
@@ -141,11 +141,19 @@ def test_function_may_only_start_and_list_backfills_and_write_its_own_log_group(
     )
 
 
-def test_policy_hook_can_narrow_the_permissions(new_stack: StackFactory) -> None:
+def test_policy_hook_runs_at_synthesis_and_can_narrow_the_permissions(
+    new_stack: StackFactory,
+) -> None:
     class RegionLocked(ReplicationBackfillOnDeploy):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.locked_region = "us-east-1"  # set after the base constructor
+
         def policy_statements(self) -> list[Any]:
             statements = super().policy_statements()
-            statements[0].add_condition("StringEquals", {"aws:RequestedRegion": "us-east-1"})
+            statements[0]["Condition"] = {
+                "StringEquals": {"aws:RequestedRegion": self.locked_region}
+            }
             return statements
 
     stack, replication = source_stack(new_stack)

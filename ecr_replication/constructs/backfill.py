@@ -11,31 +11,28 @@ from collections.abc import Sequence
 from importlib import resources
 from typing import TYPE_CHECKING
 
-import jsii
 from aws_cdk import (
     Annotations,
-    Aspects,
-    CfnResource,
     CustomResource,
     Duration,
-    IAspect,
     RemovalPolicy,
 )
 from aws_cdk import aws_iam as iam
 from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
-from constructs import Construct, IConstruct
+from constructs import Construct
 
-from ._cdk import lazy
+from ..model.limits import MAX_CONCURRENT_BACKFILLS
+from ..model.policies import Statement, policy_document
+from ..model.values import Registry
 from .nag import acknowledge_wildcard_resources
-from .topology import Registry
+from .support import at_synthesis, lazy
 
 if TYPE_CHECKING:
     from .source import SourceRegistryReplication
 
 BACKFILL_RESOURCE_TYPE = "Custom::EcrReplicationBackfill"
 BACKFILL_ACTIONS = ("ecr:StartReplicationBackfill", "ecr:ListReplicationBackfills")
-MAX_CONCURRENT_BACKFILLS = 10
 WARNING_BACKFILLS_QUEUE = "ecr-replication:backfillsQueue"
 FUNCTION_TIMEOUT = Duration.minutes(10)
 # Longer than the function may run, so CloudFormation never gives up on an answer that is
@@ -45,7 +42,7 @@ SERVICE_TIMEOUT = Duration.minutes(12)
 
 def handler_source() -> str:
     """The handler module's source, deployed as the function's ``index.py``."""
-    return resources.files("ecr_replication").joinpath("backfill_handler.py").read_text("utf-8")
+    return resources.files(__package__ or "").joinpath("backfill_handler.py").read_text("utf-8")
 
 
 def destination_properties(destinations: Sequence[Registry]) -> list[dict[str, str]]:
@@ -93,10 +90,17 @@ class ReplicationBackfillOnDeploy(Construct):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description="Starts ECR replication backfills for newly added destinations "
             "(ecr-replication)",
-            inline_policies={"Backfill": iam.PolicyDocument(statements=self.policy_statements())},
         )
         role_resource = self.role.node.default_child
-        if isinstance(role_resource, CfnResource):
+        if isinstance(role_resource, iam.CfnRole):
+            # The hook's plain statements, produced at synthesis, as the role's inline policy
+            # (a typed property: cdk-nag reads it from the construct tree).
+            role_resource.policies = [
+                iam.CfnRole.PolicyProperty(
+                    policy_name="Backfill",
+                    policy_document=lazy(lambda: policy_document(self.policy_statements())),
+                )
+            ]
             # cfn-lint 1.58's IAM action list predates the backfill API (added to ECR with
             # botocore 1.44), so W3037 would call both actions unknown.
             role_resource.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3037"]}})
@@ -137,25 +141,26 @@ class ReplicationBackfillOnDeploy(Construct):
         self.resource.node.add_dependency(replication.resource)
         # Rules (and so destinations) can still be added after this construct exists: check
         # the final list when the app is synthesized.
-        Aspects.of(self).add(_WarnIfBackfillsQueue())
+        at_synthesis(self, self.warn_if_backfills_queue)
 
-    def policy_statements(self) -> list[iam.PolicyStatement]:
-        """The role's permissions. Overridable, e.g. to add a permissions-boundary-friendly
-        condition::
+    def policy_statements(self) -> list[Statement]:
+        """The role's permissions as plain IAM statements. Overridable; runs at synthesis,
+        e.g. to add a condition::
 
             class RegionLocked(ReplicationBackfillOnDeploy):
                 def policy_statements(self):
                     statements = super().policy_statements()
-                    statements[0].add_condition(
-                        "StringEquals", {"aws:RequestedRegion": Stack.of(self).region})
+                    statements[0]["Condition"] = {
+                        "StringEquals": {"aws:RequestedRegion": Stack.of(self).region}}
                     return statements
         """
         return [
-            iam.PolicyStatement(actions=list(BACKFILL_ACTIONS), resources=["*"]),
-            iam.PolicyStatement(
-                actions=["logs:CreateLogStream", "logs:PutLogEvents"],
-                resources=[self.log_group.log_group_arn],
-            ),
+            {"Effect": "Allow", "Action": list(BACKFILL_ACTIONS), "Resource": "*"},
+            {
+                "Effect": "Allow",
+                "Action": ["logs:CreateLogStream", "logs:PutLogEvents"],
+                "Resource": self.log_group.log_group_arn,
+            },
         ]
 
     def warn_if_backfills_queue(self) -> None:
@@ -182,10 +187,3 @@ class ReplicationBackfillOnDeploy(Construct):
                 "frees up; backfill from the command line instead (ecr-replication backfill) "
                 "if the first backfills are large.",
             )
-
-
-@jsii.implements(IAspect)
-class _WarnIfBackfillsQueue:
-    def visit(self, node: IConstruct) -> None:
-        if isinstance(node, ReplicationBackfillOnDeploy):
-            node.warn_if_backfills_queue()

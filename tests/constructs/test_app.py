@@ -15,7 +15,7 @@ from typing import Any
 import pytest
 from aws_cdk import App
 
-from ecr_replication.cdk_app import build_app, main
+from ecr_replication.constructs.app import build_app, main
 from ecr_replication.errors import ReplicationConfigError
 
 INVALID_TOPOLOGY = {

@@ -4,7 +4,14 @@ from __future__ import annotations
 
 import pytest
 
-from ecr_replication.policies import (
+from ecr_replication.model import (
+    DestinationRegistry,
+    DestinationSettings,
+    Grant,
+    Registry,
+    RepositoryTemplateSettings,
+)
+from ecr_replication.model.policies import (
     PULL_ACTIONS,
     compact_json,
     pull_repository_policy,
@@ -13,13 +20,6 @@ from ecr_replication.policies import (
     replication_grant_statement,
     repository_arns,
     statement_id,
-)
-from ecr_replication.topology import (
-    DestinationRegistry,
-    DestinationSettings,
-    Grant,
-    Registry,
-    RepositoryTemplateSettings,
 )
 
 BUILD = Registry(account="555444333222", region="us-east-1")

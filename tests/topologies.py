@@ -10,7 +10,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
+REPO_ROOT = Path(__file__).resolve().parents[1]
 
 SOURCE = "555444333222"
 SECOND_SOURCE = "666555444333"
@@ -136,8 +136,8 @@ def synth_topology(context: Any, outdir: Path, *, nag: bool = False) -> Path:
     """
     from aws_cdk import App
 
-    from ecr_replication.cdk_app import build_app
-    from ecr_replication.nag import NAG_CONTEXT_KEY
+    from ecr_replication.constructs.app import build_app
+    from ecr_replication.constructs.nag import NAG_CONTEXT_KEY
 
     app = App(outdir=str(outdir), context={"ecrReplication": context, NAG_CONTEXT_KEY: nag})
     build_app(app)

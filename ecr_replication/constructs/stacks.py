@@ -12,15 +12,14 @@ from typing import Any
 from aws_cdk import App, Environment, Stack
 from constructs import Construct
 
-from ._cdk import remember_environment
-from .destination import (
-    DestinationRegistryPolicy,
-    ReplicationDestinationRole,
-    ReplicationRepositoryTemplate,
-)
-from .naming import destination_stack_name, source_stack_name
+from ..model.topology import ReplicationTopology
+from ..model.values import DestinationRegistry, Registry, SourceRegistry
+from ..naming import destination_stack_name, source_stack_name
+from .destination_role import ReplicationDestinationRole
+from .registry_policy import DestinationRegistryPolicy
 from .source import SourceRegistryReplication
-from .topology import DestinationRegistry, Registry, ReplicationTopology, SourceRegistry
+from .support import remember_environment
+from .templates import ReplicationRepositoryTemplate
 
 
 def _remember_environment(

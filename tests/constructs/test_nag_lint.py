@@ -18,7 +18,13 @@ from typing import Any
 import cfnlint.api
 import pytest
 from aws_cdk import App, Environment, Stack
-from review.topologies import (
+
+from ecr_replication.constructs import app as cdk_app
+from ecr_replication.constructs.destination_role import ReplicationDestinationRole
+from ecr_replication.constructs.nag import NAG_CONTEXT_KEY, NagSwitchError, enable_nag
+from ecr_replication.model import Grant, Registry
+from ecr_replication.model.policies import Statement
+from tests.topologies import (
     DESTINATION,
     EVERY_DESTINATION_OPTION,
     REPO_ROOT,
@@ -28,12 +34,6 @@ from review.topologies import (
     synth_topology,
     topologies,
 )
-
-from ecr_replication import cdk_app
-from ecr_replication.destination import ReplicationDestinationRole
-from ecr_replication.nag import NAG_CONTEXT_KEY, NagSwitchError, enable_nag
-from ecr_replication.policies import Statement
-from ecr_replication.topology import Grant, Registry
 
 
 def _kms_without_key() -> dict[str, Any]:
@@ -243,7 +243,7 @@ def test_app_exits_1_with_one_line_when_cdk_nag_finds_something(
     err = capsys.readouterr().err
     ours = [line for line in err.splitlines() if line.startswith("ecr-replication:")]
     assert len(ours) == 1
-    assert ours[0].startswith("ecr-replication: synthesis failed validation: ")
+    assert ours[0].startswith("ecr-replication: synthesis failed: ")
     assert "Traceback" not in err
     assert [v["ruleName"] for v in nag_report(tmp_path)["violations"]] == [
         "AwsSolutions-IAM5[Action::ecr:*]"

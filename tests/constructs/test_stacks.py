@@ -13,15 +13,15 @@ from aws_cdk import App, Stack
 from aws_cdk.assertions import Template
 from syrupy.assertion import SnapshotAssertion
 
-from ecr_replication.cdk_app import build_app
-from ecr_replication.naming import destination_stack_name, source_stack_name
-from ecr_replication.stacks import (
+from ecr_replication.constructs.app import build_app
+from ecr_replication.constructs.stacks import (
     DestinationReplicationStack,
     ReplicationStacks,
     SourceReplicationStack,
     add_replication_stacks,
 )
-from ecr_replication.topology import Registry, parse_topology
+from ecr_replication.model import Registry, parse_topology
+from ecr_replication.naming import destination_stack_name, source_stack_name
 
 BUILD = "555444333222"
 PROD = "123456789012"

@@ -11,22 +11,24 @@ from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from aws_cdk.assertions import Annotations, Match, Template
 
-from ecr_replication.destination import (
-    WARNING_MUTABLE_DESTINATION_TAGS,
+from ecr_replication.constructs.destination_role import (
     WARNING_ROLE_TRUSTS_WHOLE_ACCOUNT,
-    DestinationRegistryPolicy,
     ReplicationDestinationRole,
+)
+from ecr_replication.constructs.registry_policy import DestinationRegistryPolicy
+from ecr_replication.constructs.templates import (
+    WARNING_MUTABLE_DESTINATION_TAGS,
     ReplicationRepositoryTemplate,
 )
 from ecr_replication.errors import ReplicationConfigError
-from ecr_replication.policies import PULL_ACTIONS, Statement
-from ecr_replication.topology import (
+from ecr_replication.model import (
     Grant,
     Registry,
     RepositoryTemplateSettings,
     RoleSettings,
-    TagMutability,
 )
+from ecr_replication.model.limits import TagMutability
+from ecr_replication.model.policies import PULL_ACTIONS, Statement
 
 BUILD = Registry(account="555444333222", region="us-east-1")
 BUILD_WEST = Registry(account="555444333222", region="us-west-2")
@@ -342,11 +344,10 @@ def test_the_role_has_the_read_only_actions_verification_needs(stack: Any) -> No
     assert all(action.split(":")[1].startswith(("Describe", "Get")) for action in registry_reads)
 
 
-def test_a_role_with_nobody_to_trust_is_refused(stack: Any) -> None:
-    with pytest.raises(
-        ReplicationConfigError, match=r"^Dest/Role\.grants: \[\] gives the role nobody to trust"
-    ):
-        ReplicationDestinationRole(stack, "Role", grants=[])
+def test_a_role_with_nobody_to_trust_fails_synthesis(stack: Any) -> None:
+    ReplicationDestinationRole(stack, "Role", grants=[])
+    with pytest.raises(RuntimeError, match=r"Dest/Role: the role trusts nobody"):
+        Template.from_stack(stack)
 
 
 def test_the_role_name_is_deterministic_per_region(new_stack: Any) -> None:
@@ -668,9 +669,13 @@ def test_a_second_template_for_the_same_prefix_in_a_registry_is_refused(stack: A
 
 def test_template_properties_can_be_overridden_in_a_subclass(stack: Any) -> None:
     class AlsoForPullThroughCache(ReplicationRepositoryTemplate):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.also_for = "PULL_THROUGH_CACHE"  # set after the base constructor
+
         def template_properties(self, prefix: str) -> dict[str, Any]:
             properties = super().template_properties(prefix)
-            return {**properties, "applied_for": ["REPLICATION", "PULL_THROUGH_CACHE"]}
+            return {**properties, "AppliedFor": ["REPLICATION", self.also_for]}
 
     AlsoForPullThroughCache(stack, "Templates", prefixes=["prod"])
     assert templates_of(stack)["prod"]["AppliedFor"] == ["REPLICATION", "PULL_THROUGH_CACHE"]

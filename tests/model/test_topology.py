@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from ecr_replication.errors import ReplicationConfigError
-from ecr_replication.topology import (
+from ecr_replication.model import (
     Grant,
     Registry,
     ReplicationRule,
@@ -123,7 +123,7 @@ def test_region_partitions_know_the_partition_of_each_region() -> None:
 
 def test_the_topology_module_does_not_import_aws_cdk() -> None:
     code = (
-        "import sys, ecr_replication.topology, ecr_replication.naming, ecr_replication.policies; "
+        "import sys, ecr_replication.model, ecr_replication.naming, ecr_replication.model.policies; "
         "sys.exit('aws_cdk' in sys.modules)"
     )
     assert subprocess.run([sys.executable, "-c", code], check=False).returncode == 0

@@ -17,8 +17,8 @@ import botocore.session
 import pytest
 from botocore.stub import Stubber
 
-from ecr_replication import backfill_handler
-from ecr_replication.backfill_handler import ECR_BACKFILL_MODEL, ecr_client, handler
+from ecr_replication.constructs import backfill_handler
+from ecr_replication.constructs.backfill_handler import ECR_BACKFILL_MODEL, ecr_client, handler
 
 SOURCE = "555444333222"
 PROD = "123456789012"

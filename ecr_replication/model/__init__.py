@@ -1,0 +1,56 @@
+"""The replication model: pure Python, the one source of truth for every side.
+
+Imports none of ``aws_cdk``, ``constructs``, ``jsii``, ``boto3``, ``botocore`` or ``rich``
+(botocore's bundled region data is read as a file), so the operations commands and the review
+load it without Node.js.
+
+* :mod:`.limits` — ECR's quotas and formats, regions and partitions;
+* :mod:`.checks` — the field checks every value object shares;
+* :mod:`.values` — registries, rules, grants, settings;
+* :mod:`.topology` — :class:`ReplicationTopology` and its derived views;
+* :mod:`.json_form` — :func:`parse_topology` and :func:`topology_from_context`;
+* :mod:`.policies` — every policy document the library writes, as data;
+* :mod:`.iam` — the one evaluator of policy statements.
+"""
+
+from __future__ import annotations
+
+from .json_form import CONTEXT_KEY, parse_topology, topology_from_context
+from .limits import region_partitions
+from .topology import ReplicationTopology
+from .values import (
+    Destination,
+    DestinationOverride,
+    DestinationRegistry,
+    DestinationSettings,
+    Grant,
+    Registry,
+    ReplicationRule,
+    RepositoryTemplateSettings,
+    RoleSettings,
+    SourceRegistry,
+    repository_patterns,
+    template_prefix_for,
+    union_prefixes,
+)
+
+__all__ = [
+    "CONTEXT_KEY",
+    "Destination",
+    "DestinationOverride",
+    "DestinationRegistry",
+    "DestinationSettings",
+    "Grant",
+    "Registry",
+    "ReplicationRule",
+    "ReplicationTopology",
+    "RepositoryTemplateSettings",
+    "RoleSettings",
+    "SourceRegistry",
+    "parse_topology",
+    "region_partitions",
+    "repository_patterns",
+    "template_prefix_for",
+    "topology_from_context",
+    "union_prefixes",
+]

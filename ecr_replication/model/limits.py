@@ -1,0 +1,137 @@
+"""ECR's quotas and formats, and the one table of regions and partitions.
+
+Everything here is a fact about AWS that the value objects, the policies, the review and the
+operations commands share; none of it is configurable.
+"""
+
+from __future__ import annotations
+
+import functools
+import importlib.util
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Literal
+
+# ---------------------------------------------------------------------------------------------
+# Quotas
+
+MAX_RULES_PER_REGISTRY = 10
+MAX_DESTINATIONS_PER_REGISTRY = 25
+"""Unique destinations across all rules of one registry (a quota that cannot be raised)."""
+MAX_PREFIXES_PER_RULE = 100
+MAX_REGISTRY_POLICY_CHARS = 10_240
+MAX_TAG_MUTABILITY_EXCLUSION_FILTERS = 5
+MIN_LIFECYCLE_POLICY_CHARS = 100
+MAX_DESCRIPTION_CHARS = 256
+MAX_CONCURRENT_BACKFILLS = 10
+"""Replication backfills ECR runs at once per registry (one per destination region)."""
+
+# ---------------------------------------------------------------------------------------------
+# Formats
+
+ECR_FILTER_PATTERN = re.compile(r"^(?:[a-z0-9]+(?:[._-][a-z0-9]*)*/)*[a-z0-9]*(?:[._-][a-z0-9]*)*$")
+ACCOUNT_PATTERN = re.compile(r"^[0-9]{12}$")
+ORG_ID_PATTERN = re.compile(r"^o-[a-z0-9]{10,32}$")
+EXTERNAL_ID_PATTERN = re.compile(r"^[\w+=,.@:/-]{2,1224}$")
+IAM_PRINCIPAL_ARN_PATTERN = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):(?:iam::(?P<account>[0-9]{12}):(?:root|(?:role|user)/[\w+=,.@/-]+)"
+    r"|sts::(?P<sts_account>[0-9]{12}):assumed-role/[\w+=,.@/-]+)$"
+)
+IAM_ROLE_NAME_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}$")
+KMS_KEY_ARN_PATTERN = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):kms:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):"
+    r"(?:key/[a-zA-Z0-9-]+|alias/[a-zA-Z0-9/_-]+)$"
+)
+TAG_FILTER_PATTERN = re.compile(r"^[0-9a-zA-Z._*-]{1,128}$")
+TEMPLATE_SEGMENT_PATTERN = re.compile(r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$")
+ROOT_TEMPLATE_PREFIX = "ROOT"
+"""The repository creation template for every repository without a more specific one."""
+
+TagMutability = Literal[
+    "MUTABLE", "IMMUTABLE", "IMMUTABLE_WITH_EXCLUSION", "MUTABLE_WITH_EXCLUSION"
+]
+TAG_MUTABILITIES: tuple[str, ...] = (
+    "IMMUTABLE",
+    "MUTABLE",
+    "IMMUTABLE_WITH_EXCLUSION",
+    "MUTABLE_WITH_EXCLUSION",
+)
+EncryptionType = Literal["AES256", "KMS", "KMS_DSSE"]
+ENCRYPTION_TYPES: tuple[str, ...] = ("AES256", "KMS", "KMS_DSSE")
+
+# ---------------------------------------------------------------------------------------------
+# Regions and partitions
+
+ECR_ENDPOINT_PREFIX = "api.ecr"
+
+
+@dataclass(frozen=True, slots=True)
+class Partition:
+    """An AWS partition: its name in ARNs (``aws``, ``aws-cn``, ...) and its DNS suffix."""
+
+    name: str
+    dns_suffix: str
+
+
+@dataclass(frozen=True, slots=True)
+class _RegionTable:
+    partitions: Mapping[str, Partition]
+    regions: Mapping[str, str]
+
+
+@functools.cache
+def _region_table() -> _RegionTable:
+    """Every region ECR is known in, with its partition, from botocore's bundled data.
+
+    The same 46 names as ``aws_cdk.region_info`` (a test keeps the two in step), read offline
+    in milliseconds without importing ``aws_cdk`` or ``botocore.session`` (which alone takes a
+    quarter of a second): the regional ECR endpoints of each partition in
+    ``botocore/data/endpoints.json``, exactly what ``Session.get_available_regions("ecr")``
+    lists.
+    """
+    spec = importlib.util.find_spec("botocore")
+    locations = list(spec.submodule_search_locations or ()) if spec else []
+    if not locations:  # pragma: no cover - botocore is a dependency
+        raise RuntimeError("botocore is not installed; it is a dependency of ecr-replication")
+    with open(Path(locations[0], "data", "endpoints.json"), encoding="utf-8") as endpoints:
+        data = json.load(endpoints)
+    partitions = {
+        p["partition"]: Partition(name=p["partition"], dns_suffix=p["dnsSuffix"])
+        for p in data["partitions"]
+    }
+    regions = {
+        region: partition["partition"]
+        for partition in data["partitions"]
+        for region in partition["services"].get(ECR_ENDPOINT_PREFIX, {}).get("endpoints", {})
+        if region in partition["regions"]
+    }
+    return _RegionTable(partitions=partitions, regions=regions)
+
+
+def region_partitions() -> Mapping[str, str]:
+    """Every known region, mapped to the name of its partition."""
+    return _region_table().regions
+
+
+def partition_of(region: str) -> Partition:
+    """The partition of a known region. Raises ``KeyError`` for an unknown one."""
+    table = _region_table()
+    return table.partitions[table.regions[region]]
+
+
+def is_known_region(region: object) -> bool:
+    return isinstance(region, str) and region in _region_table().regions
+
+
+def pseudo_parameters(account: str, region: str) -> dict[str, str]:
+    """CloudFormation's pseudo parameters of a stack in a known region, as plain values."""
+    partition = partition_of(region)
+    return {
+        "AWS::AccountId": account,
+        "AWS::Region": region,
+        "AWS::Partition": partition.name,
+        "AWS::URLSuffix": partition.dns_suffix,
+    }

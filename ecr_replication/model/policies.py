@@ -1,0 +1,223 @@
+"""Every policy document the library writes, as plain JSON-ready data.
+
+The registry policy (the grant ECR uses to replicate), the destination role's trust and
+permissions, the repository creation templates' pull-only repository policy. The CDK
+constructs render these into templates (their hooks start from them), the topology checks the
+registry policy's size with them, and ``preflight`` and the tests read deployed policies
+against them with :mod:`ecr_replication.model.iam`.
+
+The ``partition``/``region``/``account`` arguments may be CDK tokens when a construct is used
+in an environment-agnostic stack; nothing here inspects them.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Sequence
+from typing import Any
+
+from ..naming import account_root_arn, repository_arn
+from .values import DestinationRegistry, Grant, RepositoryTemplateSettings, repository_patterns
+
+PolicyDocument = dict[str, Any]
+Statement = dict[str, Any]
+
+POLICY_VERSION = "2012-10-17"
+REPLICATION_ACTIONS = ("ecr:ReplicateImage",)
+CREATE_REPOSITORY_ACTIONS = ("ecr:CreateRepository",)
+PULL_ACTIONS = (
+    "ecr:BatchCheckLayerAvailability",
+    "ecr:BatchGetImage",
+    "ecr:GetDownloadUrlForLayer",
+)
+
+
+def repository_arns(
+    partition: str, region: str, account: str, prefixes: Sequence[str]
+) -> list[str]:
+    """ARNs of the repositories that rules with these prefixes can produce in a registry."""
+    return [repository_arn(partition, region, account, p) for p in repository_patterns(prefixes)]
+
+
+def statement_id(*parts: str) -> str:
+    """An IAM ``Sid``: only letters and digits are allowed."""
+    words = (word for part in parts for word in re.split(r"[^A-Za-z0-9]+", part) if word)
+    return "".join(word[0].upper() + word[1:] for word in words)
+
+
+def one_or_many(values: Sequence[str]) -> str | list[str]:
+    """A policy element as IAM writes it: a single value alone, several as a list."""
+    return values[0] if len(values) == 1 else list(values)
+
+
+def policy_document(statements: Sequence[Statement]) -> PolicyDocument:
+    return {"Version": POLICY_VERSION, "Statement": list(statements)}
+
+
+def compact_json(document: Any) -> str:
+    return json.dumps(document, separators=(",", ":"))
+
+
+# ---------------------------------------------------------------------------------------------
+# The registry policy
+
+
+def replication_grant_actions(*, allow_create_repository: bool) -> list[str]:
+    return sorted(
+        [*REPLICATION_ACTIONS, *(CREATE_REPOSITORY_ACTIONS if allow_create_repository else ())]
+    )
+
+
+def replication_grant_statement(
+    grant: Grant,
+    *,
+    partition: str,
+    region: str,
+    account: str,
+    allow_create_repository: bool = True,
+) -> Statement:
+    """Lets one source account replicate (and create) the repositories of its prefixes."""
+    actions = replication_grant_actions(allow_create_repository=allow_create_repository)
+    resources = repository_arns(partition, region, account, grant.repository_prefixes)
+    return {
+        "Sid": statement_id("ReplicateFrom", grant.source.account, grant.source.region),
+        "Effect": "Allow",
+        "Principal": {"AWS": account_root_arn(grant.source.partition, grant.source.account)},
+        "Action": one_or_many(actions),
+        "Resource": one_or_many(resources),
+    }
+
+
+def registry_policy_statements(destination: DestinationRegistry) -> list[Statement]:
+    """The generated statements of a destination's registry policy: one per source account."""
+    registry = destination.registry
+    return [
+        replication_grant_statement(
+            grant,
+            partition=registry.partition,
+            region=registry.region,
+            account=registry.account,
+            allow_create_repository=destination.settings.allow_create_repository,
+        )
+        for grant in destination.cross_account_grants
+    ]
+
+
+def registry_policy_document(destination: DestinationRegistry) -> PolicyDocument:
+    """The destination registry's one registry policy."""
+    return policy_document(registry_policy_statements(destination))
+
+
+def registry_policy_size(destination: DestinationRegistry) -> int:
+    """Characters of the registry policy as ECR stores it (compact JSON)."""
+    return len(compact_json(registry_policy_document(destination)))
+
+
+# ---------------------------------------------------------------------------------------------
+# Repository creation templates
+
+
+def pull_repository_policy(
+    settings: RepositoryTemplateSettings, *, partition: str
+) -> PolicyDocument | None:
+    """Pull-only access for workload accounts, for repositories created by replication.
+
+    Read actions only: nobody but replication writes into a replicated repository.
+    """
+    statements: list[Statement] = []
+    if settings.pull_accounts:
+        principals = [account_root_arn(partition, a) for a in settings.pull_accounts]
+        statements.append(
+            {
+                "Sid": "PullOnlyForWorkloadAccounts",
+                "Effect": "Allow",
+                "Principal": {"AWS": one_or_many(principals)},
+                "Action": list(PULL_ACTIONS),
+            }
+        )
+    if settings.pull_organization_id:
+        statements.append(
+            {
+                "Sid": "PullOnlyForOrganization",
+                "Effect": "Allow",
+                # Any principal, but only inside the named organization: the condition is the
+                # boundary, the documented AWS pattern for organization-wide pulls.
+                "Principal": {"AWS": "*"},
+                "Action": list(PULL_ACTIONS),
+                "Condition": {
+                    "StringEquals": {"aws:PrincipalOrgID": settings.pull_organization_id}
+                },
+            }
+        )
+    return policy_document(statements) if statements else None
+
+
+# ---------------------------------------------------------------------------------------------
+# The destination role (read access for the operations commands)
+
+ASSUME_ROLE_ACTION = "sts:AssumeRole"
+
+
+def trust_statement(
+    principals: Sequence[str],
+    *,
+    external_id: str | None = None,
+    principal_org_id: str | None = None,
+) -> Statement:
+    """One ``sts:AssumeRole`` statement for these principals, with the optional conditions."""
+    statement: Statement = {
+        "Effect": "Allow",
+        "Principal": {"AWS": one_or_many(principals)},
+        "Action": ASSUME_ROLE_ACTION,
+    }
+    conditions: dict[str, str] = {}
+    if external_id:
+        conditions["sts:ExternalId"] = external_id
+    if principal_org_id:
+        conditions["aws:PrincipalOrgID"] = principal_org_id
+    if conditions:
+        statement["Condition"] = {"StringEquals": conditions}
+    return statement
+
+
+def destination_role_permission_statements(
+    *,
+    partition: str,
+    region: str,
+    account: str,
+    prefixes: Sequence[str],
+    allow_create_repository: bool = True,
+) -> list[Statement]:
+    """The destination role's permissions: the granted repositories and registry-level reads."""
+    resources = one_or_many(repository_arns(partition, region, account, prefixes))
+    return [
+        {
+            "Sid": "ReplicateGrantedRepositories",
+            "Effect": "Allow",
+            "Action": [
+                *(CREATE_REPOSITORY_ACTIONS if allow_create_repository else ()),
+                *REPLICATION_ACTIONS,
+            ],
+            "Resource": resources,
+        },
+        {
+            "Sid": "ReadGrantedRepositories",
+            "Effect": "Allow",
+            "Action": ["ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:ListImages"],
+            "Resource": resources,
+        },
+        {
+            # These actions have no resource-level scope in IAM: "*" is the only form.
+            "Sid": "ReadRegistrySettings",
+            "Effect": "Allow",
+            "Action": [
+                "account:GetRegionOptStatus",
+                "ec2:DescribeRegions",
+                "ecr:DescribeRegistry",
+                "ecr:DescribeRepositoryCreationTemplates",
+                "ecr:GetRegistryPolicy",
+            ],
+            "Resource": "*",
+        },
+    ]

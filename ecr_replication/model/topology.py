@@ -1,0 +1,169 @@
+"""The replication topology: the single source of truth for the CDK side and the operations side.
+
+Which source registries replicate which repository prefixes to which destination registries,
+and how destination registries are set up. :class:`ReplicationTopology` checks the whole (each
+registry listed once, settings for registries that exist, the registry policy within ECR's
+size) and derives the views every side uses (:meth:`~ReplicationTopology.destination_registries`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+from ..errors import Problem
+from .checks import FieldChecks
+from .limits import KMS_KEY_ARN_PATTERN, MAX_REGISTRY_POLICY_CHARS
+from .policies import registry_policy_size
+from .values import (
+    DestinationOverride,
+    DestinationRegistry,
+    DestinationSettings,
+    Grant,
+    Registry,
+    SourceRegistry,
+    union_prefixes,
+)
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ReplicationTopology:
+    """The whole replication set-up: source registries and destination registry settings.
+
+    :param sources: every source registry, each listed once.
+    :param destination_defaults: settings of every destination registry.
+        Default: ``DestinationSettings()``.
+    :param destination_overrides: settings for single destination registries, replacing the
+        defaults for them (JSON key ``destinationRegistries``). Default: none.
+    """
+
+    sources: Sequence[SourceRegistry]
+    destination_defaults: DestinationSettings = field(default_factory=DestinationSettings)
+    destination_overrides: Sequence[DestinationOverride] = field(
+        default=(), metadata={"json": "destinationRegistries"}
+    )
+
+    def __post_init__(self) -> None:
+        checks = FieldChecks()
+        sources = checks.sequence(
+            "sources",
+            self.sources,
+            SourceRegistry,
+            "a list of source registries",
+            item_name="a SourceRegistry",
+        )
+        overrides = checks.sequence(
+            "destinationRegistries",
+            self.destination_overrides,
+            DestinationOverride,
+            "a list of destination registry settings",
+            item_name="a DestinationOverride",
+        )
+        checks.instance(
+            "destinationDefaults",
+            self.destination_defaults,
+            DestinationSettings,
+            "a DestinationSettings",
+        )
+        object.__setattr__(self, "sources", sources)
+        object.__setattr__(self, "destination_overrides", overrides)
+        if not sources and not checks.problems:
+            checks.add("sources", "[] must list at least one source registry")
+        # Whole-topology checks need every part valid: they would only repeat a part's problem.
+        checks.raise_if_any()
+        first_seen: dict[Registry, int] = {}
+        for index, source in enumerate(sources):
+            registry = source.registry
+            if registry in first_seen:
+                checks.add(
+                    f"sources[{index}]",
+                    f"registry {registry.key!r} is already listed at sources[{first_seen[registry]}]; "
+                    "a registry has one replication configuration, so list it once with all its rules",
+                )
+            first_seen.setdefault(registry, index)
+        destinations = {d for s in sources for d in s.destinations}
+        overridden: dict[Registry, int] = {}
+        for index, override in enumerate(overrides):
+            path = f"destinationRegistries[{index}]"
+            if override.registry not in destinations:
+                checks.add(
+                    path,
+                    f"{override.registry.key!r} is not a destination of any source; known "
+                    f"destinations: {', '.join(sorted(d.key for d in destinations)) or 'none'}",
+                )
+            if override.registry in overridden:
+                checks.add(
+                    path,
+                    f"{override.registry.key!r} is already listed at "
+                    f"destinationRegistries[{overridden[override.registry]}]",
+                )
+            overridden.setdefault(override.registry, index)
+        if not checks.problems:
+            checks.problems.extend(self._destination_problems())
+        checks.raise_if_any()
+
+    def _destination_problems(self) -> list[Problem]:
+        checks = FieldChecks()
+        for destination in self.destination_registries():
+            registry = destination.registry
+            path = self.settings_path(registry)
+            template = destination.settings.repository_template
+            key_match = KMS_KEY_ARN_PATTERN.match(template.kms_key_arn or "")
+            if template.enabled and key_match and key_match["region"] != registry.region:
+                checks.add(
+                    f"{path}.repositoryTemplate.kmsKeyArn",
+                    f"{template.kms_key_arn!r} is in {key_match['region']} but is used for "
+                    f"destination {registry.key}; ECR needs a key in the repository's region "
+                    "(set it per registry under destinationRegistries)",
+                )
+            size = registry_policy_size(destination)
+            if size > MAX_REGISTRY_POLICY_CHARS:
+                checks.add(
+                    "sources",
+                    f"the registry policy for destination {registry.key} would be {size} "
+                    f"characters; ECR allows at most {MAX_REGISTRY_POLICY_CHARS}. Use fewer or "
+                    "shorter repository prefixes for the sources replicating into it",
+                )
+        return checks.problems
+
+    def settings_path(self, registry: Registry) -> str:
+        """The field path of a destination registry's settings, for messages."""
+        for index, override in enumerate(self.destination_overrides):
+            if override.registry == registry:
+                return f"destinationRegistries[{index}]"
+        return "destinationDefaults"
+
+    def settings_for(self, registry: Registry) -> DestinationSettings:
+        for override in self.destination_overrides:
+            if override.registry == registry:
+                return override.settings
+        return self.destination_defaults
+
+    def source(self, registry: Registry) -> SourceRegistry | None:
+        return next((s for s in self.sources if s.registry == registry), None)
+
+    def destination_registries(self) -> tuple[DestinationRegistry, ...]:
+        """Every destination registry with the grants of every source replicating into it.
+
+        The derived view that the registry policy, the role, the templates, the review report
+        and ``preflight`` all use, in a stable order (first seen in the topology).
+        """
+        order: dict[Registry, list[Grant]] = {}
+        for source in self.sources:
+            for destination in source.destinations:
+                grant = Grant(
+                    source=source.registry,
+                    repository_prefixes=union_prefixes(
+                        r.repository_prefixes for r in source.rules_for(destination)
+                    ),
+                )
+                order.setdefault(destination, []).append(grant)
+        return tuple(
+            DestinationRegistry(
+                registry=registry, grants=tuple(grants), settings=self.settings_for(registry)
+            )
+            for registry, grants in order.items()
+        )
+
+    def destination_registry(self, registry: Registry) -> DestinationRegistry | None:
+        return next((d for d in self.destination_registries() if d.registry == registry), None)

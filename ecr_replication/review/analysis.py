@@ -1,0 +1,257 @@
+"""From an assembly's stacks to the review: replication edges, registry policies, roles,
+repository creation templates and the synth warnings recorded in the assembly."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Iterable, Mapping
+from typing import Any
+
+from ..model import iam
+from .assembly import (
+    AssemblyStack,
+    as_object,
+    as_objects,
+    conditions,
+    document,
+    principals,
+    resolved_statements,
+    statements,
+    text,
+    texts,
+)
+from .report import (
+    CdkWarning,
+    DestinationInfo,
+    Permission,
+    RegistryGrant,
+    RegistryPolicyInfo,
+    ReplicationEdge,
+    Review,
+    RoleInfo,
+    TemplateInfo,
+    Trust,
+    account_of,
+    repository_pattern,
+)
+from .warnings import reviewer_warnings
+
+CDK_WARNING = "aws:cdk:warning"
+_ACK_SUFFIX = re.compile(r"\s*\[ack: (?P<ack>[^\]]+)\]$")
+
+REPLICATE = "ecr:ReplicateImage"
+CREATE_REPOSITORY = "ecr:CreateRepository"
+
+
+def _replication_edges(stack: AssemblyStack) -> list[ReplicationEdge]:
+    merged: dict[str, tuple[str, ...] | None] = {}
+    for _id, properties in stack.resources("AWS::ECR::ReplicationConfiguration"):
+        rules = as_objects(as_object(properties.get("ReplicationConfiguration")).get("Rules"))
+        for rule in rules:
+            prefixes = tuple(
+                text(f.get("Filter"), stack.info) for f in as_objects(rule.get("RepositoryFilters"))
+            )
+            for destination in as_objects(rule.get("Destinations")):
+                key = (
+                    f"{text(destination.get('RegistryId'), stack.info)}/"
+                    f"{text(destination.get('Region'), stack.info)}"
+                )
+                known = merged.get(key)
+                # An unfiltered rule replicates everything: it wins over any prefix list.
+                if key in merged and (known == () or prefixes == ()):
+                    merged[key] = ()
+                else:
+                    merged[key] = tuple(dict.fromkeys((*(known or ()), *prefixes)))
+    return [
+        ReplicationEdge(
+            source=stack.info.registry,
+            destination=destination,
+            stack=stack.info.name,
+            repository_prefixes=tuple(sorted(prefixes or ())),
+        )
+        for destination, prefixes in merged.items()
+    ]
+
+
+def _registry_policy(stack: AssemblyStack) -> RegistryPolicyInfo | None:
+    grants: list[RegistryGrant] = []
+    found: list[Mapping[str, Any]] = []
+    for _id, properties in stack.resources("AWS::ECR::RegistryPolicy"):
+        resolved = resolved_statements(properties.get("PolicyText"), stack.info)
+        found += resolved
+        for statement in resolved:
+            effect = str(statement.get("Effect"))
+            repositories = tuple(
+                sorted(repository_pattern(r) for r in texts(statement.get("Resource"), stack.info))
+            )
+            grants += [
+                RegistryGrant(
+                    principal=principal,
+                    account=account_of(principal),
+                    repositories=repositories,
+                    actions=tuple(sorted(texts(statement.get("Action"), stack.info))),
+                    not_actions=tuple(sorted(texts(statement.get("NotAction"), stack.info))),
+                    conditions=conditions(statement, stack.info),
+                    may_replicate=iam.applies_to_action(statement, REPLICATE),
+                    may_create_repositories=iam.applies_to_action(statement, CREATE_REPOSITORY),
+                    effect=effect,
+                )
+                for principal in principals(statement, stack.info)
+            ]
+    if not any(True for _ in stack.resources("AWS::ECR::RegistryPolicy")):
+        return None
+    return RegistryPolicyInfo(
+        stack=stack.info.name,
+        grants=tuple(sorted(grants, key=lambda g: (g.effect, g.principal, g.repositories))),
+        statements=tuple(found),
+    )
+
+
+def _permissions(value: Any, stack: AssemblyStack) -> list[Permission]:
+    return [
+        Permission(
+            effect=str(statement.get("Effect")),
+            actions=tuple(sorted(texts(statement.get("Action"), stack.info))),
+            resources=tuple(texts(statement.get("Resource"), stack.info)),
+        )
+        for statement in statements(document(value, stack.info))
+    ]
+
+
+def _roles(stack: AssemblyStack) -> list[RoleInfo]:
+    resources = stack.template.get("Resources", {})
+    attached: dict[str, list[Permission]] = {}
+    for _id, properties in stack.resources("AWS::IAM::Policy"):
+        permissions = _permissions(properties.get("PolicyDocument"), stack)
+        for role in as_objects(properties.get("Roles")):
+            if isinstance(role.get("Ref"), str):
+                attached.setdefault(role["Ref"], []).extend(permissions)
+    roles = []
+    for logical_id, properties in stack.resources("AWS::IAM::Role"):
+        trust = [
+            Trust(principal=principal, conditions=conditions(statement, stack.info))
+            for statement in statements(
+                document(properties.get("AssumeRolePolicyDocument"), stack.info)
+            )
+            if statement.get("Effect") == "Allow"
+            for principal in principals(statement, stack.info)
+        ]
+        permissions = list(attached.get(logical_id, []))
+        for inline in as_objects(properties.get("Policies")):
+            permissions += _permissions(inline.get("PolicyDocument"), stack)
+        for managed in texts(properties.get("ManagedPolicyArns"), stack.info):
+            permissions.append(
+                Permission(effect="Allow", actions=(f"managed policy {managed}",), resources=())
+            )
+        name = properties.get("RoleName")
+        roles.append(
+            RoleInfo(
+                name=text(name, stack.info, resources) if name is not None else logical_id,
+                stack=stack.info.name,
+                trusted_by=tuple(sorted(trust, key=lambda t: (t.principal, str(t.conditions)))),
+                permissions=tuple(permissions),
+            )
+        )
+    return roles
+
+
+def _templates(stack: AssemblyStack) -> list[TemplateInfo]:
+    resources = stack.template.get("Resources", {})
+    info = stack.info
+    templates = []
+    for _id, p in stack.resources("AWS::ECR::RepositoryCreationTemplate"):
+        encryption = as_object(p.get("EncryptionConfiguration"))
+        pull = [
+            Trust(
+                principal=principal,
+                conditions=conditions(statement, info),
+                actions=tuple(sorted(texts(statement.get("Action"), info))),
+            )
+            for statement in statements(document(p.get("RepositoryPolicy"), info))
+            if statement.get("Effect") == "Allow"
+            for principal in principals(statement, info)
+        ]
+        templates.append(
+            TemplateInfo(
+                prefix=text(p.get("Prefix"), info),
+                stack=info.name,
+                applied_for=tuple(sorted(texts(p.get("AppliedFor"), info))),
+                # CloudFormation's default when the property is left out.
+                tag_mutability=text(p.get("ImageTagMutability", "MUTABLE"), info),
+                tag_mutability_exclusion_filters=tuple(
+                    text(f.get("ImageTagMutabilityExclusionFilterValue"), info)
+                    for f in as_objects(p.get("ImageTagMutabilityExclusionFilters"))
+                ),
+                encryption_type=text(encryption.get("EncryptionType", "AES256"), info),
+                kms_key=text(encryption["KmsKey"], info) if encryption.get("KmsKey") else None,
+                lifecycle_policy=bool(p.get("LifecyclePolicy")),
+                pull_access=tuple(sorted(pull, key=lambda t: t.principal)),
+                resource_tags=tuple(
+                    sorted(
+                        (text(t.get("Key"), info), text(t.get("Value"), info))
+                        for t in as_objects(p.get("ResourceTags"))
+                    )
+                ),
+                custom_role=text(p["CustomRoleArn"], info, resources)
+                if p.get("CustomRoleArn")
+                else None,
+            )
+        )
+    return sorted(templates, key=lambda t: t.prefix)
+
+
+def _cdk_warnings(stack: AssemblyStack) -> list[CdkWarning]:
+    warnings = []
+    for path, entries in stack.metadata.items():
+        for entry in entries if isinstance(entries, list) else ():
+            if isinstance(entry, dict) and entry.get("type") == CDK_WARNING:
+                message = str(entry.get("data", ""))
+                ack = _ACK_SUFFIX.search(message)
+                warnings.append(
+                    CdkWarning(
+                        stack=stack.info.name,
+                        path=str(path),
+                        message=_ACK_SUFFIX.sub("", message),
+                        ack=ack["ack"] if ack else None,
+                    )
+                )
+    return warnings
+
+
+def build_review(stacks: Iterable[AssemblyStack]) -> Review:
+    """The review of an assembly's stacks (without a baseline)."""
+    stacks = sorted(stacks, key=lambda s: s.info.name)
+    edges = sorted(
+        (edge for stack in stacks for edge in _replication_edges(stack)),
+        key=lambda e: (e.source, e.destination),
+    )
+    by_registry: dict[str, list[AssemblyStack]] = {}
+    for stack in stacks:
+        by_registry.setdefault(stack.info.registry, []).append(stack)
+    destination_keys = {edge.destination for edge in edges} | {
+        stack.info.registry
+        for stack in stacks
+        if stack.has("AWS::ECR::RegistryPolicy")
+        or stack.has("AWS::ECR::RepositoryCreationTemplate")
+    }
+    destinations = []
+    for key in sorted(destination_keys):
+        registry_stacks = by_registry.get(key, [])
+        policies = [p for s in registry_stacks if (p := _registry_policy(s))]
+        destinations.append(
+            DestinationInfo(
+                registry=key,
+                stacks=tuple(s.info.name for s in registry_stacks),
+                replicated_from=tuple(e for e in edges if e.destination == key),
+                registry_policy=policies[0] if policies else None,
+                roles=tuple(r for s in registry_stacks for r in _roles(s)),
+                templates=tuple(t for s in registry_stacks for t in _templates(s)),
+            )
+        )
+    return Review(
+        stacks=tuple(s.info for s in stacks),
+        replication=tuple(edges),
+        destinations=tuple(destinations),
+        warnings=tuple(sorted(set(reviewer_warnings(edges, destinations)))),
+        cdk_warnings=tuple(sorted(w for s in stacks for w in _cdk_warnings(s))),
+    )

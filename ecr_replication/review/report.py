@@ -1,0 +1,205 @@
+"""The values of a review: what one cloud assembly would deploy, as a reviewer reads it."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Condition:
+    operator: str
+    key: str
+    values: tuple[str, ...]
+
+    def __str__(self) -> str:
+        return f"{self.key} {self.operator} {', '.join(self.values)}"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StackInfo:
+    name: str
+    account: str
+    region: str
+    template_file: str
+
+    @property
+    def registry(self) -> str:
+        return f"{self.account}/{self.region}"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ReplicationEdge:
+    """A source registry's rules towards one destination registry (prefixes merged)."""
+
+    source: str
+    destination: str
+    stack: str
+    repository_prefixes: tuple[str, ...]  # () = every repository
+
+    @property
+    def cross_account(self) -> bool:
+        return self.source.split("/")[0] != self.destination.split("/")[0]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RegistryGrant:
+    """One principal of one registry-policy statement, as the reviewer reads it.
+
+    ``may_replicate`` and ``may_create_repositories`` are read by the model's IAM evaluator
+    (wildcards, ``NotAction``); a ``Deny`` statement has ``effect`` ``"Deny"``.
+    """
+
+    principal: str
+    account: str | None
+    repositories: tuple[str, ...]
+    actions: tuple[str, ...]
+    conditions: tuple[Condition, ...]
+    may_replicate: bool
+    may_create_repositories: bool
+    effect: str = "Allow"
+    not_actions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RegistryPolicyInfo:
+    stack: str
+    grants: tuple[RegistryGrant, ...]
+    statements: tuple[Mapping[str, Any], ...] = field(default=(), compare=False)
+    """The statements with every value the template can resolve as text (for the evaluator)."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Trust:
+    principal: str
+    conditions: tuple[Condition, ...]
+    actions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Permission:
+    effect: str
+    actions: tuple[str, ...]
+    resources: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class RoleInfo:
+    name: str
+    stack: str
+    trusted_by: tuple[Trust, ...]
+    permissions: tuple[Permission, ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class TemplateInfo:
+    prefix: str
+    stack: str
+    applied_for: tuple[str, ...]
+    tag_mutability: str
+    tag_mutability_exclusion_filters: tuple[str, ...]
+    encryption_type: str
+    kms_key: str | None
+    lifecycle_policy: bool
+    pull_access: tuple[Trust, ...]
+    resource_tags: tuple[tuple[str, str], ...]
+    custom_role: str | None
+
+    @property
+    def is_mutable(self) -> bool:
+        return self.tag_mutability.startswith("MUTABLE")
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class DestinationInfo:
+    registry: str
+    stacks: tuple[str, ...]
+    replicated_from: tuple[ReplicationEdge, ...]
+    registry_policy: RegistryPolicyInfo | None
+    roles: tuple[RoleInfo, ...]
+    templates: tuple[TemplateInfo, ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True, order=True)
+class ReviewWarning:
+    code: str
+    subject: str
+    message: str
+
+
+@dataclass(frozen=True, kw_only=True, slots=True, order=True)
+class CdkWarning:
+    stack: str
+    path: str
+    message: str
+    ack: str | None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True, order=True)
+class Access:
+    """One grant, as compared between two synths."""
+
+    kind: str
+    principal: str
+    registry: str
+    scope: str
+    conditions: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BaselineDiff:
+    added: tuple[Access, ...]
+    removed: tuple[Access, ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Review:
+    stacks: tuple[StackInfo, ...]
+    replication: tuple[ReplicationEdge, ...]
+    destinations: tuple[DestinationInfo, ...]
+    warnings: tuple[ReviewWarning, ...]
+    cdk_warnings: tuple[CdkWarning, ...]
+    baseline: BaselineDiff | None = None
+
+    @property
+    def source_registries(self) -> tuple[str, ...]:
+        return tuple(sorted({edge.source for edge in self.replication}))
+
+
+# ---------------------------------------------------------------------------------------------
+# Principals and resources as a reviewer reads them
+
+_ACCOUNT_PRINCIPAL = re.compile(r"^(?:arn:[^:]+:iam::(?P<arn>[0-9]{12}):.*|(?P<bare>[0-9]{12}))$")
+ACCOUNT_ROOT = re.compile(r"^(?:arn:[^:]+:iam::[0-9]{12}:root|[0-9]{12})$")
+_REPOSITORY_ARN = re.compile(r"^arn:[^:]+:ecr:[^:]*:[^:]*:repository/(?P<pattern>.+)$")
+
+
+def account_of(principal: str) -> str | None:
+    match = _ACCOUNT_PRINCIPAL.match(principal)
+    return (match["arn"] or match["bare"]) if match else None
+
+
+def repository_pattern(resource: str) -> str:
+    match = _REPOSITORY_ARN.match(resource)
+    return match["pattern"] if match else resource
+
+
+def resource_text(resource: str) -> str:
+    """A repository ARN as ``repository/PATTERN`` (the registry is the section's); else as is."""
+    match = _REPOSITORY_ARN.match(resource)
+    return f"repository/{match['pattern']}" if match else resource
+
+
+def describe_principal(principal: str) -> str:
+    """A principal as a reviewer reads it: ``account N`` for a whole account."""
+    if principal == "*":
+        return "anyone (*)"
+    if ACCOUNT_ROOT.match(principal):
+        return f"account {account_of(principal)}"
+    return principal
+
+
+def prefix_list(prefixes: tuple[str, ...]) -> str:
+    return ", ".join(prefixes) if prefixes else "every repository"

@@ -1,0 +1,215 @@
+"""The one IAM evaluator: each way a statement can allow, condition or deny, pinned.
+
+``preflight`` (a deployed registry policy) and ``review`` (a synthesized one) both read
+policies through it; ``tests/review`` and ``tests/ops`` check that each reads these cases the
+same way.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from ecr_replication.model.iam import (
+    Caller,
+    Decision,
+    action_matches,
+    evaluate,
+    resource_covers,
+    resource_overlaps,
+)
+
+ARN = "arn:aws:ecr:eu-west-1:111111111111:repository"
+SOURCE = Caller(account="555444333222", partition="aws")
+ROOT = "arn:aws:iam::555444333222:root"
+
+
+def allow(**fields: Any) -> dict[str, Any]:
+    return {
+        "Effect": "Allow",
+        "Principal": {"AWS": ROOT},
+        "Action": "ecr:ReplicateImage",
+        "Resource": f"{ARN}/prod/*",
+        **fields,
+    }
+
+
+def decide(*statements: dict[str, Any], resource: str = f"{ARN}/prod/*") -> Decision:
+    document = {"Version": "2012-10-17", "Statement": list(statements)}
+    return evaluate(
+        document, caller=SOURCE, action="ecr:ReplicateImage", resource=resource
+    ).decision
+
+
+@pytest.mark.parametrize(
+    ("policy_pattern", "wanted", "covers"),
+    [
+        ("*", f"{ARN}/prod/*", True),
+        (f"{ARN}/*", f"{ARN}/prod/*", True),
+        (f"{ARN}/prod*", f"{ARN}/prod/*", True),
+        (f"{ARN}/prod/*", f"{ARN}/prod/*", True),
+        ("arn:aws:ecr:*:111111111111:repository/*", f"{ARN}/prod/*", True),
+        (f"{ARN}/prod/api*", f"{ARN}/prod/*", False),
+        (f"{ARN}/prod/api", f"{ARN}/prod/*", False),
+        ("arn:aws:ecr:eu-west-1:222222222222:repository/*", f"{ARN}/prod/*", False),
+        (f"{ARN}/prod/?pi", f"{ARN}/prod/api", True),
+        (f"{ARN}/Prod/*", f"{ARN}/prod/*", False),
+    ],
+)
+def test_resource_patterns_cover_only_what_they_fully_include(
+    policy_pattern: str, wanted: str, covers: bool
+) -> None:
+    assert resource_covers(policy_pattern, wanted) is covers
+
+
+@pytest.mark.parametrize(
+    ("policy_pattern", "wanted", "overlaps"),
+    [
+        (f"{ARN}/prod/api*", f"{ARN}/prod/*", True),
+        (f"{ARN}/prod/api", f"{ARN}/prod/*", True),
+        (f"{ARN}/p?od/*", f"{ARN}/prod/*", True),
+        (f"{ARN}/*/secret", f"{ARN}/prod/*", True),
+        (f"{ARN}/staging/*", f"{ARN}/prod/*", False),
+        (f"{ARN}/pr", f"{ARN}/prod/*", False),
+        (f"{ARN}/prod/api", f"{ARN}/prod/api", True),
+    ],
+)
+def test_resource_patterns_overlap_when_some_repository_of_the_set_matches(
+    policy_pattern: str, wanted: str, overlaps: bool
+) -> None:
+    assert resource_overlaps(policy_pattern, wanted) is overlaps
+
+
+@pytest.mark.parametrize(
+    ("pattern", "matches"),
+    [
+        ("ecr:ReplicateImage", True),
+        ("ecr:Replicate*", True),
+        ("ECR:replicate*", True),
+        ("ecr:*", True),
+        ("*", True),
+        ("ecr:Replicate?mage", True),
+        ("ecr:CreateRepository", False),
+        ("ecr-public:*", False),
+    ],
+)
+def test_actions_match_with_wildcards_case_insensitively(pattern: str, matches: bool) -> None:
+    assert action_matches(pattern, "ecr:ReplicateImage") is matches
+
+
+@pytest.mark.parametrize(
+    ("statements", "decision"),
+    [
+        ([allow()], Decision.ALLOWED),
+        ([allow(Action="ecr:Replicate*")], Decision.ALLOWED),
+        ([allow(Action="ecr:*")], Decision.ALLOWED),
+        ([allow(Action=["ecr:CreateRepository"])], Decision.NOT_ALLOWED),
+        ([{**allow(), "NotAction": "ecr:DeleteRepository", "Action": None}], Decision.ALLOWED),
+        ([_ for _ in [allow()] if False], Decision.NOT_ALLOWED),
+        ([allow(Resource=f"{ARN}/prod/api*")], Decision.NOT_ALLOWED),
+        (
+            [allow(Condition={"StringEquals": {"aws:PrincipalOrgID": "o-abcdefghij"}})],
+            Decision.CONDITIONAL,
+        ),
+        ([allow(), {**allow(), "Effect": "Deny"}], Decision.DENIED),
+        (
+            [allow(), {**allow(), "Effect": "Deny", "Resource": f"{ARN}/prod/secret"}],
+            Decision.DENIED,
+        ),
+        (
+            [allow(), {**allow(), "Effect": "Deny", "Resource": f"{ARN}/staging/*"}],
+            Decision.ALLOWED,
+        ),
+        (
+            [
+                allow(),
+                {
+                    **allow(),
+                    "Effect": "Deny",
+                    "Condition": {"Bool": {"aws:SecureTransport": "false"}},
+                },
+            ],
+            Decision.CONDITIONAL,
+        ),
+        ([allow(Principal={"AWS": "arn:aws:iam::999999999999:root"})], Decision.NOT_ALLOWED),
+        ([allow(Principal={"AWS": "555444333222"})], Decision.ALLOWED),
+        ([allow(Principal="*")], Decision.ALLOWED),
+        (
+            [allow(Principal={"AWS": "arn:aws:iam::555444333222:role/ci"})],
+            Decision.NOT_ALLOWED,
+        ),
+        (
+            [{**allow(), "NotPrincipal": {"AWS": "arn:aws:iam::999999999999:root"}}],
+            Decision.ALLOWED,
+        ),
+        (
+            [{**allow(Resource=None), "NotResource": f"{ARN}/staging/*"}],
+            Decision.ALLOWED,
+        ),
+        (
+            [{**allow(Resource=None), "NotResource": f"{ARN}/prod/secret*"}],
+            Decision.NOT_ALLOWED,
+        ),
+    ],
+    ids=[
+        "exact",
+        "action-wildcard",
+        "service-wildcard",
+        "other-action",
+        "not-action",
+        "no-statement",
+        "narrower-resource",
+        "condition",
+        "deny-all",
+        "deny-part",
+        "deny-elsewhere",
+        "conditional-deny",
+        "other-account",
+        "bare-account-id",
+        "anyone",
+        "one-role-only",
+        "not-principal",
+        "not-resource-elsewhere",
+        "not-resource-inside",
+    ],
+)
+def test_each_statement_form_is_read_as_iam_reads_it(
+    statements: list[dict[str, Any]], decision: Decision
+) -> None:
+    cleaned = [{k: v for k, v in s.items() if v is not None} for s in statements]
+    assert decide(*cleaned) is decision
+
+
+def test_the_evaluation_names_the_statements_that_decided() -> None:
+    document = {
+        "Statement": [
+            {**allow(), "Sid": "Grant"},
+            {**allow(), "Sid": "Guard", "Effect": "Deny"},
+        ]
+    }
+    evaluation = evaluate(
+        document, caller=SOURCE, action="ecr:ReplicateImage", resource=f"{ARN}/prod/*"
+    )
+    assert evaluation.decision is Decision.DENIED
+    assert evaluation.statements == ("Guard",)
+    assert evaluation.reason() == "denied by statement Guard"
+
+
+def test_an_identity_policy_is_evaluated_without_a_principal() -> None:
+    statements = [{"Effect": "Allow", "Action": "ecr:DescribeImages", "Resource": f"{ARN}/prod/*"}]
+    allowed = evaluate(
+        statements, caller=None, action="ecr:DescribeImages", resource=f"{ARN}/prod/api"
+    )
+    refused = evaluate(statements, caller=None, action="ecr:PutImage", resource=f"{ARN}/prod/api")
+    assert allowed.allowed and not refused.allowed
+
+
+def test_malformed_statements_are_skipped_not_fatal() -> None:
+    document = {"Statement": ["not a statement", {"Effect": "Allow", "Action": 7}, allow()]}
+    assert (
+        evaluate(
+            document, caller=SOURCE, action="ecr:ReplicateImage", resource=f"{ARN}/prod/*"
+        ).decision
+        is Decision.ALLOWED
+    )
