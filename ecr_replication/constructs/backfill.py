@@ -106,10 +106,12 @@ class ReplicationBackfillOnDeploy(Construct):
             role_resource.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3037"]}})
         acknowledge_wildcard_resources(
             self.role,
-            ["*"],
-            "ecr:StartReplicationBackfill and ecr:ListReplicationBackfills act on the registry, "
-            "which has no ARN in IAM: like ecr:PutReplicationConfiguration they take no "
-            "resource scope. The function's own log group is the only other resource.",
+            (
+                ["*"],
+                "ecr:StartReplicationBackfill and ecr:ListReplicationBackfills act on the "
+                "registry, which has no ARN in IAM: like ecr:PutReplicationConfiguration they "
+                "take no resource scope. The function's own log group is the only other resource.",
+            ),
         )
         # The L1 function: the L2 would add a DependsOn on the role that its ``Role``
         # reference already implies (cfn-lint W3005), and nothing else this needs.
@@ -163,8 +165,8 @@ class ReplicationBackfillOnDeploy(Construct):
             },
         ]
 
-    def warn_if_backfills_queue(self) -> None:
-        """Warn when ECR cannot run every backfill at once (called at synthesis)."""
+    def warn_if_backfills_queue(self) -> list[str]:
+        """Warn when ECR cannot run every backfill at once (called at synthesis; no errors)."""
         destinations = self._replication.destinations
         regions = [d.region for d in destinations]
         shared = sorted({r for r in regions if regions.count(r) > 1})
@@ -187,3 +189,4 @@ class ReplicationBackfillOnDeploy(Construct):
                 "frees up; backfill from the command line instead (ecr-replication backfill) "
                 "if the first backfills are large.",
             )
+        return []

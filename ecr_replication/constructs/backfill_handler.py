@@ -15,6 +15,7 @@ import json
 import os
 import tempfile
 import time
+import urllib.parse
 import urllib.request
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
@@ -198,8 +199,23 @@ def handle(event: Mapping[str, Any], starter: BackfillStarter) -> tuple[str, dic
     return f"backfills running for {summary}", {"Destinations": ",".join(started)}
 
 
+def response_url_problem(url: str) -> str | None:
+    """Why a ResponseURL is not answered, or None: only an https URL with a host is.
+
+    CloudFormation's response URLs always are; a request to anything else (``file:``, plain
+    ``http:`` inside the function's network) is not this function's to make.
+    """
+    parts = urllib.parse.urlsplit(url)
+    if parts.scheme.lower() != "https" or not parts.netloc:
+        scheme = parts.scheme or "none"
+        return f"the ResponseURL is not an https URL (scheme {scheme!r})"
+    return None
+
+
 def send_response(url: str, body: Mapping[str, Any]) -> None:
-    """PUT the result to the pre-signed URL CloudFormation waits on."""
+    """PUT the result to the pre-signed URL CloudFormation waits on (https only)."""
+    if (refusal := response_url_problem(url)) is not None:
+        raise ValueError(refusal)
     data = json.dumps(body).encode("utf-8")
     request = urllib.request.Request(
         url,
@@ -242,8 +258,14 @@ def handler(
     except Exception as error:  # any failure must still answer CloudFormation
         status, reason = "FAILED", f"unexpected error: {type(error).__name__}: {error}"
     print(f"{status}: {reason}")
+    url = str(event.get("ResponseURL", ""))
+    if (refusal := response_url_problem(url)) is not None:
+        # Only CloudFormation's pre-signed https URLs are answered; the URL itself is a
+        # credential and stays out of the log.
+        print(f"REFUSED to answer: {refusal}")
+        return
     send(
-        str(event["ResponseURL"]),
+        url,
         {
             "Status": status,
             "Reason": reason[:MAX_REASON_CHARS],

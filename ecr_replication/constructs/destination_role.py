@@ -1,4 +1,4 @@
-"""The destination role: read access to a destination registry for the operations commands."""
+"""The destination role: read-only access to a destination registry for the operations commands."""
 
 from __future__ import annotations
 
@@ -8,47 +8,64 @@ from aws_cdk import Annotations
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ..model.iam import principal_names
+from ..errors import ReplicationConfigError
+from ..model.checks import FieldChecks
+from ..model.iam import applies_to_action, as_list, principal_names
+from ..model.limits import ACCOUNT_PATTERN, IAM_ROLE_NAME_PATTERN
 from ..model.policies import (
+    ASSUME_ROLE_ACTION,
     Statement,
     destination_role_permission_statements,
     policy_document,
-    repository_arns,
     trust_statement,
 )
-from ..model.values import Grant, RoleSettings, union_prefixes
-from ..naming import account_root_arn, destination_role_name
+from ..model.values import Grant, Registry, RoleSettings, union_prefixes
+from ..naming import account_root_arn, destination_role_arn, destination_role_name
 from .nag import acknowledge_wildcard_resources
-from .support import SynthValidation, claim_registry, lazy, stack_environment
+from .support import at_synthesis, claim_role_name, lazy, stack_environment
 
 WARNING_ROLE_TRUSTS_WHOLE_ACCOUNT = "ecr-replication:roleTrustsWholeAccount"
 
+WILDCARD_REASONS = {
+    "ReadReplicatedImages": "a replication grant covers every repository under its prefix, "
+    "including the ones replication creates later, so the repository ARN must end in '*'",
+    "ReadRegistrySettings": "ec2:DescribeRegions, ecr:DescribeRepositoryCreationTemplates and "
+    "ecr:GetRegistryPolicy have no resource type in IAM; '*' is the only Resource IAM accepts "
+    "for them",
+}
+"""Why each of the role's own statements needs a wildcard resource, by statement id."""
+
 
 class ReplicationDestinationRole(Construct):
-    """An IAM role in the destination account for tooling that runs in the source account.
+    """A read-only IAM role in a destination account for the operations commands.
 
-    ECR does **not** use this role to replicate (the registry policy does that); the
-    operations commands assume it to read the destination registry. Trusted by the source
-    accounts of ``grants`` for ``sts:AssumeRole`` (or only by ``settings.trusted_principal_arns``),
-    optionally conditioned on an external id and an organization.
+    ECR does **not** use this role to replicate: the registry policy does that. The operations
+    commands (``preflight``, ``verify``, ``backfill --dry-run``) assume it to read the
+    destination registry, so it may do exactly what they call and nothing else:
+    ``ecr:DescribeImages`` on the granted repositories; ``ecr:GetRegistryPolicy``,
+    ``ecr:DescribeRepositoryCreationTemplates`` and ``ec2:DescribeRegions`` (no resource type in
+    IAM, so ``*``); ``account:GetRegionOptStatus`` on the account's own ``account`` resource.
+    It carries no write action: a role that may ``ecr:CreateRepository`` would let whoever may
+    assume it create a destination repository before replication does, with ECR's defaults
+    instead of the repository creation template.
 
-    :param grants: the sources that replicate into this registry, with their prefixes.
-    :param settings: trust options. Default: trust every source account, no conditions.
-    :param role_name: Default: ``ecr-replication-destination-<region>`` (unique per account
-        and region; the operations commands look for this name).
-    :param allow_create_repository: include ``ecr:CreateRepository``. Default: True; pass the
-        registry policy's setting so the role never allows more than the registry does.
+    Trusted by the source accounts of ``grants`` for ``sts:AssumeRole`` (or only by
+    ``settings.trusted_principal_arns``), optionally conditioned on an external id and an
+    organization. A trust that admits whole accounts without a condition synthesizes with the
+    warning ``ecr-replication:roleTrustsWholeAccount``.
+
+    :param grants: the sources that replicate into this registry, with their prefixes
+        (their accounts are trusted, their prefixes scope the read access).
+    :param settings: trust options. Default: ``RoleSettings()``, trust every source account
+        without conditions. ``settings.enabled`` False is refused: leave the construct out.
+    :param role_name: Default: ``ecr-replication-destination-<region>`` (the operations
+        commands look for this name). IAM role names are unique per account: two roles of one
+        name in one account (in any regions) are refused at synthesis.
 
     Extension points: override :meth:`trust_statements` or :meth:`permission_statements`;
-    both run at synthesis and return plain IAM statements, e.g. to trust a CI role only::
+    both run at synthesis and return plain IAM statements.
 
-        class TrustedByCi(ReplicationDestinationRole):
-            def trust_statements(self):
-                return [{"Effect": "Allow", "Action": "sts:AssumeRole",
-                         "Principal": {"AWS": "arn:aws:iam::555444333222:role/ci"}}]
-
-    :ivar resource: the ``CfnRole`` (escape hatch); ``role_arn`` and ``role_name`` its
-        attributes.
+    :ivar resource: the ``CfnRole`` (escape hatch).
     """
 
     def __init__(
@@ -59,27 +76,44 @@ class ReplicationDestinationRole(Construct):
         grants: Sequence[Grant],
         settings: RoleSettings | None = None,
         role_name: str | None = None,
-        allow_create_repository: bool = True,
     ) -> None:
         super().__init__(scope, construct_id)
         self._environment = stack_environment(scope)
-        # IAM role names are global to an account: a second role of this name in the same
-        # account and region would fail at deploy time, so refuse it at synth.
-        claim_registry(self, "a destination role")
-        self.settings = settings or RoleSettings()
-        self.allow_create_repository = allow_create_repository
-        self.grants = tuple(grants)
-        # The L1 with plain policy documents, like the registry policy: what is reviewed is
-        # exactly what is deployed, and synthesis stays close to hand-written CloudFormation.
-        # The L1 with plain policy documents produced at synthesis (typed properties, so
-        # that tools reading the construct tree, such as cdk-nag, see them too).
+        checks = FieldChecks()
+        self.grants: tuple[Grant, ...] = checks.sequence(
+            "grants", grants, Grant, "a list of Grant", item_name="a Grant"
+        )
+        settings = RoleSettings() if settings is None else settings
+        if checks.instance("settings", settings, RoleSettings, "a RoleSettings") and (
+            settings.enabled is False
+        ):
+            checks.add(
+                "settings.enabled",
+                "False is not allowed here: this construct always creates the role; leave it "
+                "out instead (the topology's stacks read role.enabled)",
+            )
+        if role_name is not None and not (
+            isinstance(role_name, str) and IAM_ROLE_NAME_PATTERN.match(role_name)
+        ):
+            checks.add(
+                "role_name",
+                f"{role_name!r} is not an IAM role name: 1 to 64 letters, digits and + = , . @ _ -",
+            )
+        if checks.problems:
+            raise ReplicationConfigError(p.under(self.node.path) for p in checks.problems)
+        self.settings = settings
+        name = role_name or destination_role_name(self._environment.region)
+        claim_role_name(self, name)
+        self._imported_role: iam.IRole | None = None
+        # The L1 with plain policy documents produced at synthesis (typed properties, so that
+        # tools reading the construct tree, such as cdk-nag, see them too).
         self.resource = iam.CfnRole(
             self,
             "Resource",
-            role_name=role_name or destination_role_name(self._environment.region),
+            role_name=name,
             description=(
-                "Lets ecr-replication tooling in the source accounts read this destination "
-                "registry; ECR replicates through the registry policy, not this role"
+                "Read-only access for the ecr-replication operations commands to this "
+                "destination registry; ECR replicates through the registry policy, not this role"
             ),
             assume_role_policy_document=lazy(lambda: policy_document(self.trust_statements())),
             policies=[
@@ -89,31 +123,36 @@ class ReplicationDestinationRole(Construct):
                 )
             ],
         )
-        self.node.add_validation(SynthValidation(self._synth_problems))
-        acknowledge_wildcard_resources(
-            self.resource,
-            self.repository_arns(),
-            "a replication grant covers every repository under its prefix, including the "
-            "ones replication creates later, so the repository ARN must end in '*'",
+        at_synthesis(self, self._at_synthesis)
+
+    @classmethod
+    def from_registry(
+        cls,
+        scope: Construct,
+        construct_id: str,
+        *,
+        account: str,
+        region: str,
+        role_name: str | None = None,
+    ) -> iam.IRole:
+        """The destination role of a registry, by its deterministic name, as an ``IRole``.
+
+        For tooling stacks that need to ``grant_assume_role`` it. Imported immutable: grants
+        never widen a role that tooling assumes.
+        """
+        registry = Registry(account=account, region=region)
+        return iam.Role.from_role_arn(
+            scope, construct_id, destination_role_arn(registry, role_name), mutable=False
         )
-        acknowledge_wildcard_resources(
-            self.resource,
-            ["*"],
-            "account:GetRegionOptStatus, ec2:DescribeRegions, ecr:DescribeRegistry, "
-            "ecr:DescribeRepositoryCreationTemplates and ecr:GetRegistryPolicy have no "
-            "resource-level permissions; '*' is the only Resource IAM accepts for them",
-        )
-        s = self.settings
-        named = bool(s.trusted_principal_arns) and not any(
-            arn.endswith(":root") for arn in s.trusted_principal_arns
-        )
-        if not (s.external_id or s.principal_org_id or named):
-            Annotations.of(self).add_warning_v2(
-                WARNING_ROLE_TRUSTS_WHOLE_ACCOUNT,
-                "the destination role trusts whole source accounts without conditions; any "
-                "principal there that is allowed sts:AssumeRole can read this registry. Set "
-                "role.externalId, role.trustedPrincipalArns or role.principalOrgId.",
+
+    @property
+    def role(self) -> iam.IRole:
+        """The role as an ``aws_iam.IRole`` (immutable: grants never widen it)."""
+        if self._imported_role is None:
+            self._imported_role = iam.Role.from_role_arn(
+                self, "Role", self.resource.attr_arn, mutable=False
             )
+        return self._imported_role
 
     @property
     def role_arn(self) -> str:
@@ -145,12 +184,6 @@ class ReplicationDestinationRole(Construct):
             )
         ]
 
-    def repository_arns(self) -> list[str]:
-        """The granted repositories of this registry (``repository/<prefix>*``)."""
-        env = self._environment
-        prefixes = union_prefixes(g.repository_prefixes for g in self.grants)
-        return repository_arns(env.partition, env.region, env.account, prefixes)
-
     def permission_statements(self) -> list[Statement]:
         """The role's permissions as plain IAM statements. Overridable; runs at synthesis."""
         env = self._environment
@@ -159,13 +192,55 @@ class ReplicationDestinationRole(Construct):
             region=env.region,
             account=env.account,
             prefixes=union_prefixes(g.repository_prefixes for g in self.grants),
-            allow_create_repository=self.allow_create_repository,
         )
 
-    def _synth_problems(self) -> list[str]:
-        if any(principal_names(s.get("Principal")) for s in self.trust_statements()):
-            return []
-        return [
-            f"{self.node.path}: the role trusts nobody; pass the grants of the sources "
-            "replicating into this registry, or settings.trusted_principal_arns"
+    def _at_synthesis(self) -> list[str]:
+        trust = self.trust_statements()
+        self._acknowledge_wildcards(self.permission_statements())
+        if not any(principal_names(s.get("Principal")) for s in trust):
+            return [
+                f"{self.node.path}: the role trusts nobody; pass the grants of the sources "
+                "replicating into this registry, or settings.trusted_principal_arns"
+            ]
+        if whole := whole_accounts_trusted(trust):
+            Annotations.of(self).add_warning_v2(
+                WARNING_ROLE_TRUSTS_WHOLE_ACCOUNT,
+                f"the destination role may be assumed by any principal of {', '.join(whole)} "
+                "that is allowed sts:AssumeRole: the trust names whole accounts without a "
+                "condition. Narrow it: in the topology set role.externalId, "
+                "role.trustedPrincipalArns or role.principalOrgId (in Python "
+                "RoleSettings(external_id=..., trusted_principal_arns=..., "
+                "principal_org_id=...)), or override trust_statements().",
+            )
+        return []
+
+    def _acknowledge_wildcards(self, statements: Sequence[Statement]) -> None:
+        """Acknowledge cdk-nag's wildcard finding for the library's own statements, each with
+        the reason of its statement; a wildcard in any other statement stays a finding."""
+        groups = [
+            (as_list(s.get("Resource")), WILDCARD_REASONS[str(s.get("Sid"))])
+            for s in statements
+            if s.get("Effect") == "Allow" and str(s.get("Sid")) in WILDCARD_REASONS
         ]
+        acknowledge_wildcard_resources(self.resource, *groups)
+
+
+def whole_accounts_trusted(statements: Sequence[Statement]) -> list[str]:
+    """The accounts (or ``anyone``) that an unconditional ``sts:AssumeRole`` trust admits whole.
+
+    Read from the statements as deployed: an account root, a bare account id or ``*`` in an
+    ``Allow`` without a ``Condition``.
+    """
+    found: list[str] = []
+    for statement in statements:
+        if statement.get("Effect") != "Allow" or statement.get("Condition"):
+            continue
+        if not applies_to_action(statement, ASSUME_ROLE_ACTION):
+            continue
+        for name in principal_names(statement.get("Principal")):
+            if name == "*":
+                found.append("anyone (*)")
+            elif ACCOUNT_PATTERN.match(name) or name.endswith(":root"):
+                account = name if ACCOUNT_PATTERN.match(name) else name.split(":")[4]
+                found.append(f"account {account}")
+    return list(dict.fromkeys(found))

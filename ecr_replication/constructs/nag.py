@@ -57,25 +57,22 @@ def enable_nag(scope: IConstruct) -> None:
     Validations.of(scope).add_plugins(AwsSolutionsChecks(scope))
 
 
-def acknowledge_wildcard_resources(
-    scope: IConstruct, resources: Iterable[str], reason: str
-) -> None:
+def acknowledge_wildcard_resources(scope: IConstruct, *groups: tuple[Iterable[str], str]) -> None:
     """Acknowledge ``AwsSolutions-IAM5`` for exactly these wildcard resources under ``scope``.
 
-    One acknowledgement per resource ARN (cdk-nag 3.x reports each wildcard as its own
-    finding), so a statement widened to another wildcard, or a wildcard *action*, is still
-    reported. Resources that are unresolved tokens (environment-agnostic stacks) are skipped:
-    their finding ids are not known before synthesis.
+    Each group is ``(resources, reason)``. One acknowledgement per resource ARN (cdk-nag 3.x
+    reports each wildcard as its own finding), so a statement widened to another wildcard, or
+    a wildcard *action*, is still reported. Resources that are unresolved tokens
+    (environment-agnostic stacks) are skipped: their finding ids are not known before
+    synthesis. One call to the CDK for all of them.
     """
-    validations = None
-    for resource in dict.fromkeys(resources):
-        # "${Token[" marks an unresolved token in a string; checked here without a jsii call.
-        if "*" not in resource or "${Token[" in resource:
-            continue
-        validations = validations or Validations.of(scope)
-        validations.acknowledge(
-            Acknowledgment(
-                id=f"{NAG_PACK}::{WILDCARD_PERMISSIONS_RULE}[Resource::{resource}]",
-                reason=reason,
-            )
-        )
+    acknowledgments: dict[str, Acknowledgment] = {}
+    for resources, reason in groups:
+        for resource in resources:
+            # "${Token[" marks an unresolved token in a string; checked without a jsii call.
+            if "*" not in resource or "${Token[" in resource:
+                continue
+            finding = f"{NAG_PACK}::{WILDCARD_PERMISSIONS_RULE}[Resource::{resource}]"
+            acknowledgments.setdefault(finding, Acknowledgment(id=finding, reason=reason))
+    if acknowledgments:
+        Validations.of(scope).acknowledge(*acknowledgments.values())

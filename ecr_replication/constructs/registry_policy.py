@@ -3,11 +3,14 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from aws_cdk import Stack
 from aws_cdk import aws_ecr as ecr
 from constructs import Construct
 
+from ..errors import Problem, ReplicationConfigError
+from ..model.checks import FieldChecks
 from ..model.limits import MAX_REGISTRY_POLICY_CHARS
 from ..model.policies import (
     Statement,
@@ -15,8 +18,11 @@ from ..model.policies import (
     policy_document,
     replication_grant_statement,
 )
-from ..model.values import Grant, merge_grants
-from .support import SynthValidation, claim_registry, lazy, stack_environment
+from ..model.values import Grant, merge_grants, union_prefixes
+from .support import at_synthesis, claim_registry, lazy, stack_environment
+
+if TYPE_CHECKING:
+    from .source import SourceRegistryReplication
 
 
 class DestinationRegistryPolicy(Construct):
@@ -27,19 +33,18 @@ class DestinationRegistryPolicy(Construct):
     ``repository/<prefix>*``, or ``repository/*`` for a grant without prefixes. Every source
     replicating into the registry must be in this one document (writing a registry policy
     replaces the whole policy), so the construct refuses a second one for the same registry;
-    add sources with :meth:`add_grant`. Synthesis fails if the document exceeds ECR's 10,240
-    characters.
+    add sources with :meth:`add_grant` or :meth:`allow_replication_from`. Synthesis fails if the
+    document exceeds ECR's 10,240 characters.
 
     :param grants: the sources (account, region) and the prefixes they replicate.
-        Default: none (add them with :meth:`add_grant`; at least one by synthesis time).
+        Default: none (add them later; at least one by synthesis time).
     :param allow_create_repository: let replication create missing repositories.
         Default: True (without it, each repository must already exist in the destination).
 
     Extension point: override :meth:`grant_statement` (one statement per grant) or
     :meth:`statements` (the whole list); both run at synthesis and return plain statements.
 
-    :ivar resource: the ``CfnRegistryPolicy`` (escape hatch: its ``PolicyText`` is rendered at
-        synthesis from :meth:`statements`; ``add_property_override`` applies on top).
+    :ivar resource: the ``CfnRegistryPolicy`` (escape hatch).
     """
 
     def __init__(
@@ -52,37 +57,103 @@ class DestinationRegistryPolicy(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self._environment = stack_environment(scope)
+        checks = FieldChecks()
+        given = checks.sequence("grants", grants, Grant, "a list of Grant", item_name="a Grant")
+        checks.boolean("allow_create_repository", allow_create_repository)
+        if checks.problems:
+            raise ReplicationConfigError(p.under(self.node.path) for p in checks.problems)
         claim_registry(self, "a registry policy")
         self.allow_create_repository = allow_create_repository
-        self._grants: tuple[Grant, ...] = merge_grants(grants)
-        self._document: dict[str, Any] | None = None
+        self._grants: tuple[Grant, ...] = merge_grants(given)
+        self._replications: list[SourceRegistryReplication] = []
         self.resource = ecr.CfnRegistryPolicy(
             self, "Resource", policy_text=lazy(lambda: self.policy_document)
         )
-        self.node.add_validation(SynthValidation(self._synth_problems))
+        at_synthesis(self, self._synth_problems)
 
     @property
     def grants(self) -> tuple[Grant, ...]:
-        return self._grants
+        """Every grant: those given or added, and those of the linked replications' rules."""
+        return merge_grants([*self._grants, *self._replication_grants()])
 
     def add_grant(self, grant: Grant) -> None:
         """Add a source; a second grant for the same source widens that source's statement."""
+        if not isinstance(grant, Grant):
+            raise ReplicationConfigError(
+                [Problem(f"{self.node.path}.add_grant", f"{grant!r} must be a Grant")]
+            )
         self._grants = merge_grants([*self._grants, grant])
-        self._document = None
+
+    def allow_replication_from(self, replication: SourceRegistryReplication) -> None:
+        """Grant what ``replication`` sends here, and deploy this policy before it.
+
+        Adds a grant for every rule of the source registry's replication configuration that
+        replicates into this registry (rules added to it later included: they are read at
+        synthesis), and makes the replication's stack depend on this policy's stack, so that
+        ``cdk deploy --all`` creates the grant before the rule. One call instead of restating
+        the grant and wiring the dependency by hand.
+        """
+        from .source import SourceRegistryReplication
+
+        path = f"{self.node.path}.allow_replication_from"
+        if not isinstance(replication, SourceRegistryReplication):
+            raise ReplicationConfigError(
+                [Problem(path, f"{replication!r} must be a SourceRegistryReplication")]
+            )
+        source, here = replication.registry, self._environment.registry
+        if source is None or here is None:
+            raise ReplicationConfigError(
+                [
+                    Problem(
+                        path,
+                        "both stacks need a concrete account and region (env=...) to know "
+                        "which rules replicate into this registry",
+                    )
+                ]
+            )
+        if source.account == here.account:
+            raise ReplicationConfigError(
+                [
+                    Problem(
+                        path,
+                        f"{source.key} is in this registry's account; replication within one "
+                        "account needs no registry policy",
+                    )
+                ]
+            )
+        self._replications.append(replication)
+        source_stack, this_stack = Stack.of(replication), Stack.of(self)
+        if source_stack is not this_stack:
+            source_stack.add_dependency(
+                this_stack,
+                f"the registry policy of {here.key} must grant {source.key} before it replicates",
+            )
+
+    def _replication_grants(self) -> list[Grant]:
+        here = self._environment.registry
+        grants = []
+        for replication in self._replications:
+            rules = [r for r in replication.rules if here in r.destinations]
+            if rules and replication.registry is not None:
+                grants.append(
+                    Grant(
+                        source=replication.registry,
+                        repository_prefixes=union_prefixes(r.repository_prefixes for r in rules),
+                    )
+                )
+        return grants
 
     @property
     def policy_document(self) -> dict[str, Any]:
-        """The registry policy as a JSON-ready dictionary (rendered once per set of grants)."""
-        if self._document is None:
-            self._document = policy_document(self.statements())
-        return self._document
+        """The registry policy as a JSON-ready dictionary."""
+        return policy_document(self.statements())
 
     def statements(self) -> list[Statement]:
-        """Every statement of the policy. Overridable."""
-        return [self.grant_statement(grant) for grant in self._grants]
+        """Every statement of the policy. Overridable; runs at synthesis."""
+        return [self.grant_statement(grant) for grant in self.grants]
 
     def grant_statement(self, grant: Grant) -> Statement:
-        """The statement of one source. Overridable."""
+        """The statement of one source. Overridable; runs at synthesis."""
         env = self._environment
         return replication_grant_statement(
             grant,
@@ -93,13 +164,20 @@ class DestinationRegistryPolicy(Construct):
         )
 
     def _synth_problems(self) -> list[str]:
-        if not self._grants:
-            return [f"{self.node.path}: a registry policy needs at least one grant"]
+        here = self._environment.registry
+        problems = [
+            f"{self.node.path}: {r.node.path} has no rule replicating into {here}; "
+            "allow_replication_from needs one"
+            for r in self._replications
+            if here is not None and not any(here in rule.destinations for rule in r.rules)
+        ]
+        if not self.grants:
+            return [*problems, f"{self.node.path}: a registry policy needs at least one grant"]
         text = compact_json(self.policy_document)
         # Only measurable when the registry is known: tokens stand in for ARNs otherwise.
-        if self._environment.registry is not None and len(text) > MAX_REGISTRY_POLICY_CHARS:
-            return [
+        if here is not None and len(text) > MAX_REGISTRY_POLICY_CHARS:
+            problems.append(
                 f"{self.node.path}: the registry policy is {len(text)} characters; ECR allows "
                 f"at most {MAX_REGISTRY_POLICY_CHARS}. Use fewer or shorter repository prefixes"
-            ]
-        return []
+            )
+        return problems

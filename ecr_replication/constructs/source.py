@@ -9,9 +9,10 @@ from aws_cdk import Annotations
 from aws_cdk import aws_ecr as ecr
 from constructs import Construct
 
-from ..errors import ReplicationConfigError
+from ..errors import Problem, ReplicationConfigError
+from ..model.checks import FieldChecks
 from ..model.values import Registry, ReplicationRule, source_rule_problems
-from .support import SynthValidation, claim_registry, rendered_resource, stack_environment
+from .support import at_synthesis, claim_registry, rendered_resource, stack_environment
 
 if TYPE_CHECKING:
     from .backfill import ReplicationBackfillOnDeploy
@@ -64,6 +65,17 @@ class SourceRegistryReplication(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self._environment = stack_environment(scope)
+        checks = FieldChecks()
+        given = checks.sequence(
+            "rules",
+            rules,
+            ReplicationRule,
+            "a list of ReplicationRule",
+            item_name="a ReplicationRule",
+        )
+        checks.boolean("backfill_existing_images", backfill_existing_images)
+        if checks.problems:
+            raise ReplicationConfigError(p.under(self.node.path) for p in checks.problems)
         claim_registry(self, "a replication configuration")
         self._rules: list[ReplicationRule] = []
         self.resource = rendered_resource(
@@ -77,14 +89,14 @@ class SourceRegistryReplication(Construct):
             },
             replication_configuration={"rules": []},
         )
-        self.node.add_validation(SynthValidation(self._synth_problems))
+        at_synthesis(self, self._synth_problems)
         self.backfill: ReplicationBackfillOnDeploy | None = None
         if backfill_existing_images:
             # Imported here: it pulls in aws_lambda, a noticeable cost for every app without it.
             from .backfill import ReplicationBackfillOnDeploy
 
             self.backfill = ReplicationBackfillOnDeploy(self, "Backfill", replication=self)
-        for rule in rules:
+        for rule in given:
             self.add_rule(rule)
 
     @property
@@ -103,6 +115,10 @@ class SourceRegistryReplication(Construct):
 
     def add_rule(self, rule: ReplicationRule) -> None:
         """Add a replication rule. Raises ``ReplicationConfigError`` if it breaks a limit."""
+        if not isinstance(rule, ReplicationRule):
+            raise ReplicationConfigError(
+                [Problem(f"{self.node.path}.add_rule", f"{rule!r} must be a ReplicationRule")]
+            )
         problems = source_rule_problems(self.registry, [*self._rules, rule])
         if problems:
             raise ReplicationConfigError(p.under(self.node.path) for p in problems)
@@ -135,4 +151,5 @@ class SourceRegistryReplication(Construct):
             )
 
     def _synth_problems(self) -> list[str]:
-        return [str(p) for p in source_rule_problems(self.registry, self._rules)]
+        problems = source_rule_problems(self.registry, self._rules)
+        return [str(p.under(self.node.path)) for p in problems] if problems else []

@@ -111,7 +111,6 @@ class DestinationReplicationStack(Stack):
                 "DestinationRole",
                 grants=grants,
                 settings=settings.role,
-                allow_create_repository=settings.allow_create_repository,
             )
             if destination.needs_role
             else None

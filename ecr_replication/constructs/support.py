@@ -15,8 +15,8 @@ from dataclasses import dataclass
 from typing import Any, TypeVar, cast
 
 import jsii
-from aws_cdk import Aspects, Aws, CfnResource, IAspect, IStableAnyProducer, Lazy, Stack, Token
-from constructs import Construct, IConstruct, IValidation
+from aws_cdk import Aws, CfnResource, IStableAnyProducer, Lazy, Stack, Token
+from constructs import Construct, IValidation
 
 from ..errors import Problem, ReplicationConfigError
 from ..model.limits import region_partitions
@@ -35,6 +35,7 @@ class StackEnvironment:
     path: str
     root: Any
     """The construct tree's root (usually the App)."""
+    stack: weakref.ref[Stack]
 
 
 _environments: weakref.WeakKeyDictionary[Stack, StackEnvironment] = weakref.WeakKeyDictionary()
@@ -66,6 +67,7 @@ def stack_environment(scope: Construct) -> StackEnvironment:
             registry=Registry(account=account, region=region) if known else None,
             path=stack.node.path,
             root=stack.node.root,
+            stack=weakref.ref(stack),
         )
         _environments[stack] = environment
     return environment
@@ -81,6 +83,7 @@ def remember_environment(stack: Stack, registry: Registry, *, root: Any, path: s
         registry=registry,
         path=path,
         root=root,
+        stack=weakref.ref(stack),
     )
 
 
@@ -172,27 +175,29 @@ class SynthValidation:
         return self._check()
 
 
-@jsii.implements(IAspect)
-class _AtSynthesis:
-    def __init__(self, owner: IConstruct, callback: Callable[[], None]) -> None:
-        self._owner = owner
-        self._callback = callback
-        self._done = False
+Check = Callable[[], list[str]]
+"""A check run at synthesis: the problems it returns fail synthesis; it may add warnings."""
 
-    def visit(self, node: IConstruct) -> None:
-        # Visited for the owner and each of its children; the callback runs once.
-        if not self._done:
-            self._done = True
-            self._callback()
+# Per stack, weakly held: the checks of every construct of the library in that stack.
+_stack_checks: weakref.WeakKeyDictionary[Stack, list[Check]] = weakref.WeakKeyDictionary()
 
 
-def at_synthesis(construct: Construct, callback: Callable[[], None]) -> None:
-    """Run ``callback`` once when the app is synthesized, before the templates are written.
+def at_synthesis(construct: Construct, check: Check) -> None:
+    """Run ``check`` when the app is synthesized, after every construct exists.
 
-    For what depends on overridable hooks (warnings, acknowledgements): a subclass's hook can
-    use state it sets after ``super().__init__()``.
+    For what depends on overridable hooks or on what was added after the constructor
+    (warnings, size limits): a subclass's hook can use state it sets after
+    ``super().__init__()``. The checks of one stack share one validation, so a stack of several
+    constructs costs one round trip to the CDK at synthesis, not one per construct.
     """
-    Aspects.of(construct).add(_AtSynthesis(construct, callback))
+    stack = stack_environment(construct).stack()
+    if stack is None:  # pragma: no cover - the environment is read from a live stack
+        raise RuntimeError(f"{construct.node.path}: its stack is gone")
+    checks = _stack_checks.get(stack)
+    if checks is None:
+        checks = _stack_checks[stack] = []
+        stack.node.add_validation(SynthValidation(lambda: [p for c in checks for p in c()]))
+    checks.append(check)
 
 
 # ---------------------------------------------------------------------------------------------

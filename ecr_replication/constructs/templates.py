@@ -10,13 +10,14 @@ from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ..errors import Problem, ReplicationConfigError
+from ..errors import ReplicationConfigError
+from ..model.checks import FieldChecks
 from ..model.limits import KMS_KEY_ARN_PATTERN, ROOT_TEMPLATE_PREFIX
 from ..model.policies import compact_json, pull_repository_policy, repository_arns
 from ..model.values import RepositoryTemplateSettings, template_prefix_problem
 from ..naming import template_role_name
 from .nag import acknowledge_wildcard_resources
-from .support import claim_registry, rendered_resource, stack_environment
+from .support import claim_registry, claim_role_name, rendered_resource, stack_environment
 
 TemplateProperties = dict[str, Any]
 """A template's properties as CloudFormation writes them (``{"Prefix": ..., ...}``)."""
@@ -56,11 +57,24 @@ class ReplicationRepositoryTemplate(Construct):
     ) -> None:
         super().__init__(scope, construct_id)
         self._environment = stack_environment(scope)
-        self.settings = settings or RepositoryTemplateSettings()
-        self.prefixes = tuple(dict.fromkeys(prefixes))
+        checks = FieldChecks()
+        given = checks.strings("prefixes", prefixes)
+        for index, prefix in enumerate(given):
+            checks.check(f"prefixes[{index}]", prefix, template_prefix_problem)
+        settings = RepositoryTemplateSettings() if settings is None else settings
+        if checks.instance(
+            "settings", settings, RepositoryTemplateSettings, "a RepositoryTemplateSettings"
+        ) and (settings.enabled is False):
+            checks.add(
+                "settings.enabled",
+                "False is not allowed here: this construct always creates the templates; leave "
+                "it out instead (the topology's stacks read repositoryTemplate.enabled)",
+            )
+        if checks.problems:
+            raise ReplicationConfigError(p.under(self.node.path) for p in checks.problems)
+        self.settings = settings
+        self.prefixes = tuple(dict.fromkeys(given))
         for prefix in self.prefixes:
-            if (message := template_prefix_problem(prefix)) is not None:
-                raise ReplicationConfigError([Problem(f"{self.node.path}.prefixes", message)])
             claim_registry(self, "a repository creation template for prefix", prefix)
         self.custom_role = self._create_custom_role() if self.settings.needs_custom_role else None
         self.templates: dict[str, ecr.CfnRepositoryCreationTemplate] = {}
@@ -150,6 +164,7 @@ class ReplicationRepositoryTemplate(Construct):
 
     def _create_custom_role(self) -> iam.Role:
         env = self._environment
+        claim_role_name(self, template_role_name(env.region))
         role = iam.Role(
             self,
             "CustomRole",
@@ -185,10 +200,11 @@ class ReplicationRepositoryTemplate(Construct):
         policy = iam.Policy(self, "CustomRolePermissions", statements=statements, roles=[role])
         acknowledge_wildcard_resources(
             policy,
-            repository_resources,
-            "ECR applies a template to every repository it creates under the template's "
-            "prefix, so the repository ARN must end in '*'",
+            (
+                repository_resources,
+                "ECR applies a template to every repository it creates under the template's "
+                "prefix, so the repository ARN must end in '*'",
+            ),
+            ([key_resource] if key_resource is not None and key_reason else [], key_reason),
         )
-        if key_resource is not None and key_reason:
-            acknowledge_wildcard_resources(policy, [key_resource], key_reason)
         return role

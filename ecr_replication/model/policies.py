@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from ..naming import account_root_arn, repository_arn
+from ..naming import account_arn, account_root_arn, repository_arn
 from .values import DestinationRegistry, Grant, RepositoryTemplateSettings, repository_patterns
 
 PolicyDocument = dict[str, Any]
@@ -181,43 +181,46 @@ def trust_statement(
     return statement
 
 
+DESTINATION_REPOSITORY_READ_ACTIONS = ("ecr:DescribeImages",)
+"""What the operations commands call on a destination's replicated repositories."""
+DESTINATION_REGISTRY_READ_ACTIONS = (
+    "ec2:DescribeRegions",
+    "ecr:DescribeRepositoryCreationTemplates",
+    "ecr:GetRegistryPolicy",
+)
+"""What they call on the destination registry: these actions have no resource type in IAM."""
+REGION_OPT_IN_ACTIONS = ("account:GetRegionOptStatus",)
+"""Scoped to the ``account`` resource of the registry's own account."""
+
+
 def destination_role_permission_statements(
-    *,
-    partition: str,
-    region: str,
-    account: str,
-    prefixes: Sequence[str],
-    allow_create_repository: bool = True,
+    *, partition: str, region: str, account: str, prefixes: Sequence[str]
 ) -> list[Statement]:
-    """The destination role's permissions: the granted repositories and registry-level reads."""
-    resources = one_or_many(repository_arns(partition, region, account, prefixes))
+    """The destination role's permissions: read-only, exactly what the operations commands call.
+
+    No write action: ``ecr:ReplicateImage`` and ``ecr:CreateRepository`` belong in the
+    registry policy alone. A role that could create repositories would let whoever may assume
+    it create a destination repository before replication does, and the repository creation
+    template (immutable tags, encryption, policies) is never applied to a repository that
+    already exists.
+    """
     return [
         {
-            "Sid": "ReplicateGrantedRepositories",
+            "Sid": "ReadReplicatedImages",
             "Effect": "Allow",
-            "Action": [
-                *(CREATE_REPOSITORY_ACTIONS if allow_create_repository else ()),
-                *REPLICATION_ACTIONS,
-            ],
-            "Resource": resources,
+            "Action": one_or_many(DESTINATION_REPOSITORY_READ_ACTIONS),
+            "Resource": one_or_many(repository_arns(partition, region, account, prefixes)),
         },
         {
-            "Sid": "ReadGrantedRepositories",
-            "Effect": "Allow",
-            "Action": ["ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:ListImages"],
-            "Resource": resources,
-        },
-        {
-            # These actions have no resource-level scope in IAM: "*" is the only form.
             "Sid": "ReadRegistrySettings",
             "Effect": "Allow",
-            "Action": [
-                "account:GetRegionOptStatus",
-                "ec2:DescribeRegions",
-                "ecr:DescribeRegistry",
-                "ecr:DescribeRepositoryCreationTemplates",
-                "ecr:GetRegistryPolicy",
-            ],
+            "Action": list(DESTINATION_REGISTRY_READ_ACTIONS),
             "Resource": "*",
+        },
+        {
+            "Sid": "ReadRegionOptIn",
+            "Effect": "Allow",
+            "Action": one_or_many(REGION_OPT_IN_ACTIONS),
+            "Resource": account_arn(partition, account),
         },
     ]

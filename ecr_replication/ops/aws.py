@@ -71,6 +71,9 @@ from ..model import (
 )
 
 if TYPE_CHECKING:
+    from mypy_boto3_account import AccountClient
+    from mypy_boto3_ec2 import EC2Client
+    from mypy_boto3_ecr import ECRClient
     from mypy_boto3_ecr.type_defs import ImageDetailTypeDef, RepositoryTypeDef
 
 Side = Literal["source", "destination"]
@@ -419,9 +422,22 @@ class RegistryAccess:
             "a role to assume there"
         )
 
-    def ecr(self, registry: Registry, *, side: Side, own_account: bool = False) -> Any:
-        """The ECR client of a registry (typed as ``mypy_boto3_ecr.ECRClient`` by the stubs)."""
-        return self.client("ecr", registry, side=side, own_account=own_account)
+    def ecr(self, registry: Registry, *, side: Side, own_account: bool = False) -> ECRClient:
+        """The ECR client of a registry."""
+        client: ECRClient = self.client("ecr", registry, side=side, own_account=own_account)
+        return client
+
+    def ec2(self, registry: Registry, *, side: Side, region: str) -> EC2Client:
+        """An EC2 client acting on the registry's account (for ``DescribeRegions``)."""
+        client: EC2Client = self.client("ec2", registry, side=side, region=region, own_account=True)
+        return client
+
+    def account(self, registry: Registry, *, side: Side, region: str) -> AccountClient:
+        """An Account Management client acting on the registry's account."""
+        client: AccountClient = self.client(
+            "account", registry, side=side, region=region, own_account=True
+        )
+        return client
 
 
 # ---------------------------------------------------------------------------------------------
@@ -437,7 +453,7 @@ def paginate(client: Any, method: str, result_key: str, **params: Any) -> list[A
     return items
 
 
-def list_repositories(client: Any, registry: Registry) -> list[RepositoryTypeDef]:
+def list_repositories(client: ECRClient, registry: Registry) -> list[RepositoryTypeDef]:
     """Every repository of a registry (``DescribeRepositories``, 1000 per page)."""
     return cast(
         "list[RepositoryTypeDef]",
@@ -456,7 +472,7 @@ def matching_repositories(access: RegistryAccess, source: SourceRegistry) -> lis
     return sorted(r["repositoryName"] for r in repositories if source.matches(r["repositoryName"]))
 
 
-def list_images(client: Any, registry: Registry, repository: str) -> list[ImageDetailTypeDef]:
+def list_images(client: ECRClient, registry: Registry, repository: str) -> list[ImageDetailTypeDef]:
     """Every image of a repository: one ``DescribeImages`` listing, 1000 images per page.
 
     Raises ``RepositoryNotFoundException`` (a ``ClientError``) when the repository is missing.

@@ -50,12 +50,15 @@ import time
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import ClientError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
 from rich.text import Text
+
+if TYPE_CHECKING:
+    from mypy_boto3_ecr import ECRClient
 
 from ..errors import UsageError
 from ..model import Registry, SourceRegistry, region_partitions
@@ -242,7 +245,7 @@ def _by_source(backfills: Sequence[Backfill]) -> dict[SourceRegistry, list[Backf
     return groups
 
 
-def deployed_destinations(client: Any) -> set[Registry]:
+def deployed_destinations(client: ECRClient) -> set[Registry]:
     """The destinations of the deployed replication configuration (``DescribeRegistry``)."""
     configuration = client.describe_registry().get("replicationConfiguration") or {}
     return {
@@ -252,7 +255,7 @@ def deployed_destinations(client: Any) -> set[Registry]:
     }
 
 
-def running_backfills(client: Any, source: Registry) -> dict[Registry, Mapping[str, Any]]:
+def running_backfills(client: ECRClient, source: Registry) -> dict[Registry, Mapping[str, Any]]:
     """The backfills of ``source`` that are still running, by destination."""
     running: dict[Registry, Mapping[str, Any]] = {}
     params: dict[str, Any] = {"registryId": source.account, "maxResults": LIST_PAGE_SIZE}
@@ -267,7 +270,7 @@ def running_backfills(client: Any, source: Registry) -> dict[Registry, Mapping[s
         params["nextToken"] = page["nextToken"]
 
 
-def _source_client(access: RegistryAccess, source: SourceRegistry) -> Any:
+def _source_client(access: RegistryAccess, source: SourceRegistry) -> ECRClient:
     # Backfill calls act on the caller's own registry: refuse other accounts' credentials.
     return access.ecr(source.registry, side="source", own_account=True)
 
@@ -342,11 +345,16 @@ def attempt_start(access: RegistryAccess, backfill: Backfill, timing: Timing) ->
 def poll(access: RegistryAccess, backfill: Backfill) -> None:
     """Read a backfill's status and progress; once terminal, every failed image, all pages."""
     source = backfill.target.source
+    backfill_id = backfill.backfill_id
+    if backfill_id is None:  # not started: nothing to follow
+        return
     try:
         client = _source_client(access, source)
-        with guarded(f"following backfill {backfill.backfill_id}"):
-            params = {"registryId": source.account, "replicationBackfillId": backfill.backfill_id}
-            summary = client.describe_replication_backfill_results(**params, maxResults=1)
+        with guarded(f"following backfill {backfill_id}"):
+            params = {"registryId": source.account, "replicationBackfillId": backfill_id}
+            summary = client.describe_replication_backfill_results(
+                registryId=source.account, replicationBackfillId=backfill_id, maxResults=1
+            )
             backfill.read_progress(summary)
             backfill.state = str(summary.get("status", backfill.state))
             if backfill.state in TERMINAL_STATES:
@@ -355,7 +363,7 @@ def poll(access: RegistryAccess, backfill: Backfill) -> None:
         backfill.unchecked(failure.reason)
 
 
-def failed_images(client: Any, params: Mapping[str, Any]) -> list[ImageFailure]:
+def failed_images(client: ECRClient, params: Mapping[str, Any]) -> list[ImageFailure]:
     """The per-image failures of a finished backfill, across every page of results."""
     failures: list[ImageFailure] = []
     request: dict[str, Any] = {
@@ -432,7 +440,7 @@ def stop(access: RegistryAccess, targets: Sequence[Target]) -> list[Backfill]:
                 continue
             backfill.follow(summary, existing=True)
             backfill.reason = None
-            if backfill.state == "STOPPING":
+            if backfill.state == "STOPPING" or backfill.backfill_id is None:
                 continue
             try:
                 with guarded(f"stopping backfill {backfill.backfill_id}"):

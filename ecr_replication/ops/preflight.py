@@ -110,7 +110,7 @@ def region_opt_status(access: RegistryAccess, registry: Registry, side: Side) ->
     """The region's opt-in status in the registry's account, and the API that said so."""
     where = home_region(registry)
     try:
-        ec2 = access.client("ec2", registry, side=side, region=where, own_account=True)
+        ec2 = access.ec2(registry, side=side, region=where)
         with guarded():
             regions = ec2.describe_regions(AllRegions=True, RegionNames=[registry.region])
         for region in regions.get("Regions", ()):
@@ -121,7 +121,7 @@ def region_opt_status(access: RegistryAccess, registry: Registry, side: Side) ->
         if ec2_failure.credentials:
             raise
         try:
-            account = access.client("account", registry, side=side, region=where, own_account=True)
+            account = access.account(registry, side=side, region=where)
             require_operation(account, "get_region_opt_status")
             with guarded():
                 response = account.get_region_opt_status(RegionName=registry.region)

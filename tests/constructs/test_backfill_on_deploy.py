@@ -21,6 +21,7 @@ from ecr_replication.constructs.backfill import (
 from ecr_replication.constructs.source import SourceRegistryReplication
 from ecr_replication.constructs.stacks import SourceReplicationStack
 from ecr_replication.model import Registry, ReplicationRule, parse_topology
+from tests.snapshots import snapshot_template
 from tests.topologies import FAN_OUT, stack_templates, synth_topology
 
 # The same accounts as the shared fixtures (tests/conftest.py); not imported from there, since
@@ -275,7 +276,7 @@ def test_source_stack_with_backfill_matches_snapshot(snapshot_json: SnapshotAsse
         ],
         backfill_existing_images=True,
     )
-    template = Template.from_stack(stack).to_json()
+    template = snapshot_template(stack)
     # The handler's code is checked above; keep the snapshot about the resources.
     for resource in template["Resources"].values():
         if resource["Type"] == "AWS::Lambda::Function":

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from typing import Any, cast
 
 import pytest
@@ -180,7 +181,7 @@ def test_a_registry_policy_over_10240_characters_fails_synthesis(stack: Any) -> 
     DestinationRegistryPolicy(stack, "RegistryPolicy", grants=[grant(BUILD, *prefixes)])
     with pytest.raises(
         RuntimeError,
-        match=r"\[Dest/RegistryPolicy\] .*the registry policy is \d+ characters; "
+        match=r"Dest/RegistryPolicy: the registry policy is \d+ characters; "
         r"ECR allows at most 10240",
     ):
         Template.from_stack(stack)
@@ -282,66 +283,135 @@ def test_the_role_trust_carries_external_id_and_organization_conditions(stack: A
     }
 
 
-def test_the_roles_ecr_write_actions_are_never_on_every_resource(stack: Any) -> None:
-    ReplicationDestinationRole(stack, "Role", grants=[grant(BUILD, "prod/"), grant(TEAM_B)])
-    statements = iam_statements(Template.from_stack(stack))
-    assert statements, "the role has permissions"
-    writes = [s for s in statements if ECR_WRITE_ACTIONS & set(as_list(s["Action"]))]
-    assert writes, "the role can replicate into the granted repositories"
-    for statement in writes:
-        resources = as_list(statement["Resource"])
-        assert "*" not in resources, statement
-        assert all(r.startswith(f"{REPOSITORY}/") for r in resources), statement
-
-
-def test_the_roles_write_actions_are_scoped_like_the_registry_policy(stack: Any) -> None:
+def test_the_role_is_read_only_with_exactly_what_the_operations_commands_call(
+    stack: Any,
+) -> None:
     ReplicationDestinationRole(
         stack, "Role", grants=[grant(BUILD, "prod/"), grant(BUILD_WEST, "dr/")]
     )
     statements = {s["Sid"]: s for s in iam_statements(Template.from_stack(stack))}
-    write = statements["ReplicateGrantedRepositories"]
-    assert sorted(as_list(write["Action"])) == sorted(ECR_WRITE_ACTIONS)
-    assert write["Resource"] == [f"{REPOSITORY}/prod/*", f"{REPOSITORY}/dr/*"]
+    assert statements == {
+        "ReadReplicatedImages": {
+            "Sid": "ReadReplicatedImages",
+            "Effect": "Allow",
+            "Action": "ecr:DescribeImages",
+            "Resource": [f"{REPOSITORY}/prod/*", f"{REPOSITORY}/dr/*"],
+        },
+        "ReadRegistrySettings": {
+            "Sid": "ReadRegistrySettings",
+            "Effect": "Allow",
+            "Action": [
+                "ec2:DescribeRegions",
+                "ecr:DescribeRepositoryCreationTemplates",
+                "ecr:GetRegistryPolicy",
+            ],
+            "Resource": "*",
+        },
+        "ReadRegionOptIn": {
+            "Sid": "ReadRegionOptIn",
+            "Effect": "Allow",
+            "Action": "account:GetRegionOptStatus",
+            "Resource": "arn:aws:account::123456789012:account",
+        },
+    }
 
 
-def test_the_role_cannot_create_repositories_when_the_registry_policy_does_not_allow_it(
-    stack: Any,
+def test_the_role_carries_no_write_action_on_any_resource(stack: Any) -> None:
+    ReplicationDestinationRole(stack, "Role", grants=[grant(BUILD, "prod/"), grant(TEAM_B)])
+    actions = {a for s in iam_statements(Template.from_stack(stack)) for a in as_list(s["Action"])}
+    assert actions
+    assert not actions & (ECR_WRITE_ACTIONS | PUSH_ACTIONS)
+    assert all(a.split(":")[1].startswith(("Describe", "Get", "List")) for a in actions)
+
+
+def test_a_second_role_of_the_same_name_in_one_account_is_refused_in_any_region(
+    new_stack: Any,
 ) -> None:
-    ReplicationDestinationRole(
-        stack, "Role", grants=[grant(BUILD, "prod/")], allow_create_repository=False
-    )
-    statements = iam_statements(Template.from_stack(stack))
-    actions = {a for s in statements for a in as_list(s["Action"])}
-    assert "ecr:ReplicateImage" in actions
-    assert "ecr:CreateRepository" not in actions
-
-
-def test_a_second_destination_role_for_the_same_registry_is_refused(new_stack: Any) -> None:
     app = App()
     first = new_stack(app=app, stack_id="First")
-    second = new_stack(app=app, stack_id="Second")
-    ReplicationDestinationRole(first, "Role", grants=[grant(BUILD)])
-    with pytest.raises(ReplicationConfigError, match="already has a destination role"):
-        ReplicationDestinationRole(second, "Role", grants=[grant(BUILD)])
+    elsewhere = new_stack(app=app, region="eu-central-1", stack_id="Elsewhere")
+    ReplicationDestinationRole(first, "Role", grants=[grant(BUILD)], role_name="reader")
+    with pytest.raises(
+        ReplicationConfigError,
+        match=r"^Elsewhere/Role: role name 'reader' is already used in account 123456789012 by "
+        r"First/Role; IAM role names are unique per account",
+    ):
+        ReplicationDestinationRole(elsewhere, "Role", grants=[grant(BUILD)], role_name="reader")
 
 
-def test_the_role_has_the_read_only_actions_verification_needs(stack: Any) -> None:
-    ReplicationDestinationRole(stack, "Role", grants=[grant(BUILD, "prod/")])
-    statements = {s["Sid"]: s for s in iam_statements(Template.from_stack(stack))}
-    assert statements["ReadGrantedRepositories"] == {
-        "Sid": "ReadGrantedRepositories",
-        "Effect": "Allow",
-        "Action": ["ecr:DescribeImages", "ecr:DescribeRepositories", "ecr:ListImages"],
-        "Resource": f"{REPOSITORY}/prod/*",
-    }
-    registry_reads = set(as_list(statements["ReadRegistrySettings"]["Action"]))
-    assert {
-        "ecr:DescribeRegistry",
-        "ecr:GetRegistryPolicy",
-        "ec2:DescribeRegions",
-        "account:GetRegionOptStatus",
-    } <= registry_reads
-    assert all(action.split(":")[1].startswith(("Describe", "Get")) for action in registry_reads)
+def test_further_roles_in_one_registry_are_allowed_under_other_names(stack: Any) -> None:
+    ReplicationDestinationRole(stack, "Role", grants=[grant(BUILD)])
+    ReplicationDestinationRole(stack, "Auditor", grants=[grant(BUILD)], role_name="auditor")
+    names = [
+        r["Properties"]["RoleName"]
+        for r in Template.from_stack(stack).find_resources("AWS::IAM::Role").values()
+    ]
+    assert names == ["ecr-replication-destination-eu-west-1", "auditor"]
+
+
+def test_a_disabled_role_setting_is_refused_by_the_construct(stack: Any) -> None:
+    with pytest.raises(
+        ReplicationConfigError, match=r"^Dest/Role\.settings\.enabled: False is not allowed here"
+    ):
+        ReplicationDestinationRole(
+            stack, "Role", grants=[grant(BUILD)], settings=RoleSettings(enabled=False)
+        )
+
+
+@pytest.mark.parametrize(
+    ("kwargs", "path", "expected"),
+    [
+        ({"grants": grant(BUILD)}, "grants", "must be a list of Grant"),
+        ({"grants": ["555444333222"]}, "grants[0]", "must be a Grant"),
+        ({"grants": [grant(BUILD)], "settings": {"externalId": "x"}}, "settings", "RoleSettings"),
+        ({"grants": [grant(BUILD)], "role_name": "no spaces allowed"}, "role_name", "IAM role"),
+    ],
+    ids=["grant-not-a-list", "grant-a-string", "settings-a-dict", "bad-role-name"],
+)
+def test_the_role_checks_its_inputs(
+    stack: Any, kwargs: dict[str, Any], path: str, expected: str
+) -> None:
+    with pytest.raises(
+        ReplicationConfigError, match=rf"^Dest/Role\.{re.escape(path)}: .*{expected}"
+    ):
+        ReplicationDestinationRole(stack, "Role", **kwargs)
+
+
+def test_the_role_is_a_cdk_irole_and_importable_by_its_registry(new_stack: Any) -> None:
+    app = App()
+    stack = new_stack(app=app)
+    role = ReplicationDestinationRole(stack, "Role", grants=[grant(BUILD)])
+    assert stack.resolve(role.role.role_arn) == stack.resolve(role.role_arn)
+    tooling = new_stack(BUILD.account, BUILD.region, app=app, stack_id="Tooling")
+    imported = ReplicationDestinationRole.from_registry(
+        tooling, "Reader", account="123456789012", region="eu-west-1"
+    )
+    assert imported.role_arn == (
+        "arn:aws:iam::123456789012:role/ecr-replication-destination-eu-west-1"
+    )
+    ci = iam.Role(tooling, "Ci", assumed_by=iam.AccountRootPrincipal())
+    imported.grant_assume_role(ci)
+    statements = [
+        st
+        for r in Template.from_stack(tooling).find_resources("AWS::IAM::Policy").values()
+        for st in r["Properties"]["PolicyDocument"]["Statement"]
+    ]
+    assert statements == [
+        {
+            "Action": "sts:AssumeRole",
+            "Effect": "Allow",
+            "Resource": "arn:aws:iam::123456789012:role/ecr-replication-destination-eu-west-1",
+        }
+    ]
+
+
+def test_the_imported_role_cannot_be_widened_by_grants(stack: Any) -> None:
+    role = ReplicationDestinationRole(stack, "Role", grants=[grant(BUILD)])
+    # An immutable import accepts the statement and writes nothing.
+    role.role.add_to_principal_policy(
+        iam.PolicyStatement(actions=["ecr:CreateRepository"], resources=["*"])
+    )
+    assert not Template.from_stack(stack).find_resources("AWS::IAM::Policy")
 
 
 def test_a_role_with_nobody_to_trust_fails_synthesis(stack: Any) -> None:
@@ -382,12 +452,16 @@ def test_the_role_name_can_be_chosen(stack: Any) -> None:
     )
 
 
-def test_a_role_trusting_whole_accounts_is_warned_about(stack: Any) -> None:
+def test_a_role_trusting_whole_accounts_is_warned_about_with_both_ways_to_narrow_it(
+    stack: Any,
+) -> None:
     ReplicationDestinationRole(stack, "Role", grants=[grant(BUILD, "prod/")])
     Annotations.from_stack(stack).has_warning(
         "/Dest/Role",
         Match.string_like_regexp(
-            rf"trusts whole source accounts.*\[ack: {WARNING_ROLE_TRUSTS_WHOLE_ACCOUNT}\]"
+            r"any principal of account 555444333222 .*role\.externalId.*"
+            r"RoleSettings\(external_id=.*trust_statements\(\)"
+            rf".*\[ack: {WARNING_ROLE_TRUSTS_WHOLE_ACCOUNT}\]"
         ),
     )
 
@@ -399,6 +473,36 @@ def test_a_role_trusting_an_account_root_arn_is_still_warned_about(stack: Any) -
         "/Dest/Role",
         Match.string_like_regexp(rf"\[ack: {WARNING_ROLE_TRUSTS_WHOLE_ACCOUNT}\]"),
     )
+
+
+def test_the_warning_judges_the_trust_a_subclass_deploys(stack: Any) -> None:
+    class TrustedByCi(ReplicationDestinationRole):
+        def trust_statements(self) -> list[Statement]:
+            return [
+                {
+                    "Effect": "Allow",
+                    "Action": "sts:AssumeRole",
+                    "Principal": {"AWS": "arn:aws:iam::555444333222:role/ci"},
+                }
+            ]
+
+    class OpenToTheWholeAccount(ReplicationDestinationRole):
+        def trust_statements(self) -> list[Statement]:
+            return [
+                {
+                    "Effect": "Allow",
+                    "Action": "sts:AssumeRole",
+                    "Principal": {"AWS": "555444333222"},
+                }
+            ]
+
+    TrustedByCi(stack, "Ci", grants=[grant(BUILD)], role_name="ci-reader")
+    OpenToTheWholeAccount(
+        stack, "Open", grants=[grant(BUILD)], settings=RoleSettings(external_id="unused-here")
+    )
+    annotations = Annotations.from_stack(stack)
+    annotations.has_no_warning("/Dest/Ci", Match.any_value())
+    annotations.has_warning("/Dest/Open", Match.string_like_regexp("account 555444333222"))
 
 
 def test_a_role_trusting_only_named_roles_is_not_warned_about(stack: Any) -> None:
@@ -416,13 +520,13 @@ def test_a_role_with_an_external_id_is_not_warned_about(stack: Any) -> None:
 
 def test_trust_statements_can_be_overridden_in_a_subclass(stack: Any) -> None:
     class TrustedByCi(ReplicationDestinationRole):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.ci_role = "arn:aws:iam::555444333222:role/ci"  # set after the base constructor
+
         def trust_statements(self) -> list[Statement]:
             return [
-                {
-                    "Effect": "Allow",
-                    "Action": "sts:AssumeRole",
-                    "Principal": {"AWS": "arn:aws:iam::555444333222:role/ci"},
-                }
+                {"Effect": "Allow", "Action": "sts:AssumeRole", "Principal": {"AWS": self.ci_role}}
             ]
 
     TrustedByCi(stack, "Role", grants=[grant(BUILD, "prod/")])
@@ -431,17 +535,17 @@ def test_trust_statements_can_be_overridden_in_a_subclass(stack: Any) -> None:
 
 
 def test_permission_statements_can_be_overridden_in_a_subclass(stack: Any) -> None:
-    class NoWrites(ReplicationDestinationRole):
-        def permission_statements(self) -> list[Statement]:
-            return [
-                s
-                for s in super().permission_statements()
-                if s["Sid"] != "ReplicateGrantedRepositories"
-            ]
+    class WithoutRegionOptIn(ReplicationDestinationRole):
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.left_out = "ReadRegionOptIn"  # set after the base constructor
 
-    NoWrites(stack, "Role", grants=[grant(BUILD, "prod/")])
+        def permission_statements(self) -> list[Statement]:
+            return [s for s in super().permission_statements() if s["Sid"] != self.left_out]
+
+    WithoutRegionOptIn(stack, "Role", grants=[grant(BUILD, "prod/")])
     sids = {s["Sid"] for s in iam_statements(Template.from_stack(stack))}
-    assert sids == {"ReadGrantedRepositories", "ReadRegistrySettings"}
+    assert sids == {"ReadReplicatedImages", "ReadRegistrySettings"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -649,12 +753,26 @@ def test_an_organization_gets_pull_only_access_through_its_org_id(stack: Any) ->
     assert len(statement["Action"]) == 3
 
 
-def test_a_template_prefix_that_is_not_a_namespace_is_refused(stack: Any) -> None:
+@pytest.mark.parametrize(
+    ("kwargs", "path", "expected"),
+    [
+        ({"prefixes": ["prod/"]}, "prefixes[0]", "'prod/' is not a template prefix"),
+        ({"prefixes": "prod"}, "prefixes", "'prod' must be a list of strings (write ['prod'])"),
+        (
+            {"prefixes": ["prod"], "settings": RepositoryTemplateSettings(enabled=False)},
+            "settings.enabled",
+            "False is not allowed here",
+        ),
+    ],
+    ids=["not-a-namespace", "a-bare-string", "disabled"],
+)
+def test_the_template_construct_checks_its_inputs(
+    stack: Any, kwargs: dict[str, Any], path: str, expected: str
+) -> None:
     with pytest.raises(
-        ReplicationConfigError,
-        match=r"^Dest/Templates\.prefixes: 'prod/' is not a template prefix",
+        ReplicationConfigError, match=rf"^Dest/Templates\.{re.escape(path)}: {re.escape(expected)}"
     ):
-        ReplicationRepositoryTemplate(stack, "Templates", prefixes=["prod/"])
+        ReplicationRepositoryTemplate(stack, "Templates", **kwargs)
 
 
 def test_a_second_template_for_the_same_prefix_in_a_registry_is_refused(stack: Any) -> None:

@@ -165,7 +165,7 @@ def test_cfn_lint_reports_a_broken_property_and_a_misspelt_action(tmp_path: Path
     template = destination.repository_template.templates["prod"]
     template.add_property_override("ImageTagMutability", "SOMETIMES")
     destination.role.resource.add_property_override(
-        "Policies.0.PolicyDocument.Statement.0.Action.1", "ecr:ReplicateImages"
+        "Policies.0.PolicyDocument.Statement.1.Action.1", "ecr:DescribeRepositoryCreationTemplate"
     )
     app.synth()
     rules = sorted(finding.split()[1] for finding in lint_findings(tmp_path))

@@ -129,7 +129,7 @@ def test_a_destination_in_another_partition_is_refused(source_stack: Any) -> Non
 def test_a_configuration_without_rules_fails_at_synth(source_stack: Any) -> None:
     SourceRegistryReplication(source_stack, "Replication")
     with pytest.raises(
-        RuntimeError, match=r"\[Source/Replication\] rules: \[\] must list at least one rule"
+        RuntimeError, match=r"Source/Replication\.rules: \[\] must list at least one rule"
     ):
         Template.from_stack(source_stack)
 

@@ -189,7 +189,7 @@ def test_role_trust_written_with_the_partition_pseudo_parameter_is_shown_as_an_a
     assert role["trustedBy"] == [{"principal": f"arn:aws:iam::{SOURCE}:root", "conditions": []}]
     assert role["permissions"][0] == {
         "effect": "Allow",
-        "actions": ["ecr:CreateRepository", "ecr:ReplicateImage"],
+        "actions": ["ecr:DescribeImages"],
         "resources": [f"arn:aws:ecr:eu-west-1:{DESTINATION}:repository/prod/*"],
     }
 
@@ -296,7 +296,9 @@ def test_cdk_warnings_are_read_from_the_assembly_metadata_with_their_ack_id(
     assert warning["stack"] == f"EcrReplicationDestination-{DESTINATION}-eu-west-1"
     assert warning["path"] == f"/EcrReplicationDestination-{DESTINATION}-eu-west-1/DestinationRole"
     assert warning["ack"] == "ecr-replication:roleTrustsWholeAccount"
-    assert warning["message"].startswith("the destination role trusts whole source accounts")
+    assert warning["message"].startswith(
+        f"the destination role may be assumed by any principal of account {SOURCE}"
+    )
     assert "[ack:" not in warning["message"]
 
 
