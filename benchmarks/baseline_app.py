@@ -99,7 +99,7 @@ def add_destination_stack(
         stack,
         "DestinationRole",
         role_name=f"ecr-replication-destination-{region}",
-        description="Lets replication tooling in the source accounts read this registry",
+        description="Read-only access for the operations commands to this registry",
         assume_role_policy_document={
             "Version": "2012-10-17",
             "Statement": [
@@ -121,32 +121,26 @@ def add_destination_stack(
                     "Version": "2012-10-17",
                     "Statement": [
                         {
-                            "Sid": "ReplicateGrantedRepositories",
+                            "Sid": "ReadReplicatedImages",
                             "Effect": "Allow",
-                            "Action": ["ecr:CreateRepository", "ecr:ReplicateImage"],
-                            "Resource": arns,
-                        },
-                        {
-                            "Sid": "ReadGrantedRepositories",
-                            "Effect": "Allow",
-                            "Action": [
-                                "ecr:DescribeImages",
-                                "ecr:DescribeRepositories",
-                                "ecr:ListImages",
-                            ],
+                            "Action": "ecr:DescribeImages",
                             "Resource": arns,
                         },
                         {
                             "Sid": "ReadRegistrySettings",
                             "Effect": "Allow",
                             "Action": [
-                                "account:GetRegionOptStatus",
                                 "ec2:DescribeRegions",
-                                "ecr:DescribeRegistry",
                                 "ecr:DescribeRepositoryCreationTemplates",
                                 "ecr:GetRegistryPolicy",
                             ],
                             "Resource": "*",
+                        },
+                        {
+                            "Sid": "ReadRegionOptIn",
+                            "Effect": "Allow",
+                            "Action": "account:GetRegionOptStatus",
+                            "Resource": f"arn:aws:account::{account}:account",
                         },
                     ],
                 },

@@ -34,6 +34,12 @@ if TYPE_CHECKING:
 BACKFILL_RESOURCE_TYPE = "Custom::EcrReplicationBackfill"
 BACKFILL_ACTIONS = ("ecr:StartReplicationBackfill", "ecr:ListReplicationBackfills")
 WARNING_BACKFILLS_QUEUE = "ecr-replication:backfillsQueue"
+WILDCARD_REASON = (
+    "ecr:StartReplicationBackfill and ecr:ListReplicationBackfills act on the registry, which "
+    "has no ARN in IAM: like ecr:PutReplicationConfiguration they take no resource scope. The "
+    "function's own log group is the only other resource."
+)
+"""Why the function's role holds the backfill actions on ``*`` (cdk-nag acknowledgement)."""
 FUNCTION_TIMEOUT = Duration.minutes(10)
 # Longer than the function may run, so CloudFormation never gives up on an answer that is
 # still coming, but far below the one-hour default when the function cannot answer at all.
@@ -104,15 +110,7 @@ class ReplicationBackfillOnDeploy(Construct):
             # cfn-lint 1.58's IAM action list predates the backfill API (added to ECR with
             # botocore 1.44), so W3037 would call both actions unknown.
             role_resource.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3037"]}})
-        acknowledge_wildcard_resources(
-            self.role,
-            (
-                ["*"],
-                "ecr:StartReplicationBackfill and ecr:ListReplicationBackfills act on the "
-                "registry, which has no ARN in IAM: like ecr:PutReplicationConfiguration they "
-                "take no resource scope. The function's own log group is the only other resource.",
-            ),
-        )
+        acknowledge_wildcard_resources(self.role, (["*"], WILDCARD_REASON))
         # The L1 function: the L2 would add a DependsOn on the role that its ``Role``
         # reference already implies (cfn-lint W3005), and nothing else this needs.
         self.function = lambda_.CfnFunction(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import Any
 
 from aws_cdk import Annotations
 from aws_cdk import aws_iam as iam
@@ -22,7 +23,7 @@ from ..model.policies import (
 from ..model.values import Grant, Registry, RoleSettings, union_prefixes
 from ..naming import account_root_arn, destination_role_arn, destination_role_name
 from .nag import acknowledge_wildcard_resources
-from .support import at_synthesis, claim_role_name, lazy, stack_environment
+from .support import at_synthesis, claim_role_name, lazy, overrides, stack_environment
 
 WARNING_ROLE_TRUSTS_WHOLE_ACCOUNT = "ecr-replication:roleTrustsWholeAccount"
 
@@ -80,7 +81,7 @@ class ReplicationDestinationRole(Construct):
         super().__init__(scope, construct_id)
         self._environment = stack_environment(scope)
         checks = FieldChecks()
-        self.grants: tuple[Grant, ...] = checks.sequence(
+        self._grants: tuple[Grant, ...] = checks.sequence(
             "grants", grants, Grant, "a list of Grant", item_name="a Grant"
         )
         settings = RoleSettings() if settings is None else settings
@@ -101,12 +102,23 @@ class ReplicationDestinationRole(Construct):
             )
         if checks.problems:
             raise ReplicationConfigError(p.under(self.node.path) for p in checks.problems)
-        self.settings = settings
+        self._settings = settings
         name = role_name or destination_role_name(self._environment.region)
         claim_role_name(self, name)
         self._imported_role: iam.IRole | None = None
-        # The L1 with plain policy documents produced at synthesis (typed properties, so that
-        # tools reading the construct tree, such as cdk-nag, see them too).
+        # The hooks run at synthesis when a subclass overrides them. The base class's own
+        # statements depend only on the grants, settings and stack, which cannot change after
+        # construction, so they are written now: the same documents, no round trip at synth.
+        trust: Any
+        permissions: Any
+        if overrides(self, ReplicationDestinationRole, "trust_statements", "permission_statements"):
+            trust = lazy(lambda: policy_document(self.trust_statements()))
+            permissions = lazy(lambda: policy_document(self.permission_statements()))
+        else:
+            trust = policy_document(self.trust_statements())
+            permissions = policy_document(self.permission_statements())
+        # The L1 with plain policy documents (typed properties, so that tools reading the
+        # construct tree, such as cdk-nag, see them too).
         self.resource = iam.CfnRole(
             self,
             "Resource",
@@ -115,12 +127,9 @@ class ReplicationDestinationRole(Construct):
                 "Read-only access for the ecr-replication operations commands to this "
                 "destination registry; ECR replicates through the registry policy, not this role"
             ),
-            assume_role_policy_document=lazy(lambda: policy_document(self.trust_statements())),
+            assume_role_policy_document=trust,
             policies=[
-                iam.CfnRole.PolicyProperty(
-                    policy_name="ReadReplicas",
-                    policy_document=lazy(lambda: policy_document(self.permission_statements())),
-                )
+                iam.CfnRole.PolicyProperty(policy_name="ReadReplicas", policy_document=permissions)
             ],
         )
         at_synthesis(self, self._at_synthesis)
@@ -144,6 +153,14 @@ class ReplicationDestinationRole(Construct):
         return iam.Role.from_role_arn(
             scope, construct_id, destination_role_arn(registry, role_name), mutable=False
         )
+
+    @property
+    def grants(self) -> tuple[Grant, ...]:
+        return self._grants
+
+    @property
+    def settings(self) -> RoleSettings:
+        return self._settings
 
     @property
     def role(self) -> iam.IRole:

@@ -87,6 +87,39 @@ def remember_environment(stack: Stack, registry: Registry, *, root: Any, path: s
     )
 
 
+def is_token(value: str) -> bool:
+    """Whether a string holds an unresolved CDK token, without a round trip to the CDK."""
+    return "${Token[" in value
+
+
+def overrides(instance: object, base: type, *methods: str) -> bool:
+    """Whether ``instance``'s class overrides any of ``base``'s ``methods`` (hooks)."""
+    return any(getattr(type(instance), m) is not getattr(base, m) for m in methods)
+
+
+def cfn_to_l1_props(properties: Mapping[str, Any]) -> dict[str, Any]:
+    """CloudFormation-form properties as an L1 constructor's keyword arguments.
+
+    Top-level keys become snake_case arguments (``ImageTagMutability`` ->
+    ``image_tag_mutability``); nested objects keep their data with camelCase keys, the form
+    jsii hands to the L1's property mappers (``{"EncryptionType": ...}`` ->
+    ``{"encryptionType": ...}``). Strings and lists of strings pass unchanged.
+    """
+
+    def camel(value: Any) -> Any:
+        if isinstance(value, Mapping):
+            return {k[:1].lower() + k[1:]: camel(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [camel(v) for v in value]
+        return value
+
+    return {_snake(key): camel(value) for key, value in properties.items()}
+
+
+def _snake(name: str) -> str:
+    return "".join(f"_{c.lower()}" if c.isupper() else c for c in name).lstrip("_")
+
+
 # Per app (the construct tree's root), weakly held so that finished apps are forgotten.
 _claims: weakref.WeakKeyDictionary[Any, dict[str, Construct]] = weakref.WeakKeyDictionary()
 
@@ -134,7 +167,7 @@ def claim_role_name(construct: Construct, role_name: str) -> None:
     IAM role names are unique per account: the second stack to deploy would fail.
     """
     environment = stack_environment(construct)
-    if Token.is_unresolved(role_name):
+    if is_token(role_name):
         return
     account = environment.registry.account if environment.registry else environment.path
     claim(

@@ -17,7 +17,14 @@ from ..model.policies import compact_json, pull_repository_policy, repository_ar
 from ..model.values import RepositoryTemplateSettings, template_prefix_problem
 from ..naming import template_role_name
 from .nag import acknowledge_wildcard_resources
-from .support import claim_registry, claim_role_name, rendered_resource, stack_environment
+from .support import (
+    cfn_to_l1_props,
+    claim_registry,
+    claim_role_name,
+    overrides,
+    rendered_resource,
+    stack_environment,
+)
 
 TemplateProperties = dict[str, Any]
 """A template's properties as CloudFormation writes them (``{"Prefix": ..., ...}``)."""
@@ -72,20 +79,31 @@ class ReplicationRepositoryTemplate(Construct):
             )
         if checks.problems:
             raise ReplicationConfigError(p.under(self.node.path) for p in checks.problems)
-        self.settings = settings
-        self.prefixes = tuple(dict.fromkeys(given))
+        self._settings = settings
+        self._prefixes = tuple(dict.fromkeys(given))
         for prefix in self.prefixes:
             claim_registry(self, "a repository creation template for prefix", prefix)
         self.custom_role = self._create_custom_role() if self.settings.needs_custom_role else None
         self.templates: dict[str, ecr.CfnRepositoryCreationTemplate] = {}
+        # The hook runs at synthesis when a subclass overrides it. The base class's own output
+        # depends only on the settings and prefixes, which cannot change after construction,
+        # so it is written now: the same template, without a round trip to the CDK at synth.
+        rendered_later = overrides(self, ReplicationRepositoryTemplate, "template_properties")
         for prefix in self.prefixes:
-            self.templates[prefix] = rendered_resource(
-                ecr.CfnRepositoryCreationTemplate,
-                self,
-                f"Template:{prefix.replace('/', ':')}",
-                self._properties_at_synthesis(prefix),
-                prefix=prefix,
-                applied_for=["REPLICATION"],
+            construct_id = f"Template:{prefix.replace('/', ':')}"
+            self.templates[prefix] = (
+                rendered_resource(
+                    ecr.CfnRepositoryCreationTemplate,
+                    self,
+                    construct_id,
+                    self._properties_at_synthesis(prefix),
+                    prefix=prefix,
+                    applied_for=["REPLICATION"],
+                )
+                if rendered_later
+                else ecr.CfnRepositoryCreationTemplate(
+                    self, construct_id, **cfn_to_l1_props(self.template_properties(prefix))
+                )
             )
         if self.settings.is_mutable:
             Annotations.of(self).add_warning_v2(
@@ -94,6 +112,14 @@ class ReplicationRepositoryTemplate(Construct):
                 "moved in the destination independently of the source, so the same tag may no "
                 "longer mean the same digest. Prefer IMMUTABLE (the default).",
             )
+
+    @property
+    def settings(self) -> RepositoryTemplateSettings:
+        return self._settings
+
+    @property
+    def prefixes(self) -> tuple[str, ...]:
+        return self._prefixes
 
     def _properties_at_synthesis(self, prefix: str) -> Callable[[], TemplateProperties]:
         return lambda: self.template_properties(prefix)

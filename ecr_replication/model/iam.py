@@ -266,3 +266,50 @@ def evaluate(
     if conditional:
         return Evaluation(decision=Decision.CONDITIONAL, statements=tuple(conditional))
     return Evaluation(decision=Decision.NOT_ALLOWED)
+
+
+def patterns_intersect(first: str, second: str) -> bool:
+    """Whether two IAM wildcard patterns (``*``, ``?``) can match a common string.
+
+    E.g. a policy resource ``arn:aws:logs:*:*:log-group:app:*`` and an ARN format
+    ``arn:*:logs:*:*:log-group:*:log-stream:*`` (placeholders as ``*``) do; a repository ARN
+    and a log-group format do not.
+    """
+
+    @functools.cache
+    def meet(i: int, j: int) -> bool:
+        if i == len(first) and j == len(second):
+            return True
+        a = first[i] if i < len(first) else None
+        b = second[j] if j < len(second) else None
+        if a == "*":
+            return meet(i + 1, j) or (b is not None and meet(i, j + 1))
+        if b == "*":
+            return meet(i, j + 1) or (a is not None and meet(i + 1, j))
+        if a is None or b is None:
+            return False
+        return (a == b or "?" in (a, b)) and meet(i + 1, j + 1)
+
+    return meet(0, 0)
+
+
+_PLACEHOLDER = re.compile(r"\$\{[^}]*\}")
+
+
+def arn_format_pattern(arn_format: str) -> str:
+    """An ARN format of the IAM reference (``arn:${Partition}:ecr:...``) as a wildcard pattern."""
+    return _PLACEHOLDER.sub("*", arn_format)
+
+
+def arn_patterns_intersect(first: str, second: str) -> bool:
+    """Whether two ARN patterns can name a common ARN, field by field.
+
+    The partition, service, region and account fields are compared on their own, so a
+    wildcard in a repository name never reaches into another service's ARN; the resource
+    field (everything after the fifth colon, which may hold colons itself) is compared whole.
+    Anything that is not an ARN is compared as one pattern.
+    """
+    a, b = first.split(":", 5), second.split(":", 5)
+    if len(a) != 6 or len(b) != 6:
+        return patterns_intersect(first, second)
+    return all(patterns_intersect(x, y) for x, y in zip(a, b, strict=True))

@@ -797,3 +797,37 @@ def test_template_properties_can_be_overridden_in_a_subclass(stack: Any) -> None
 
     AlsoForPullThroughCache(stack, "Templates", prefixes=["prod"])
     assert templates_of(stack)["prod"]["AppliedFor"] == ["REPLICATION", "PULL_THROUGH_CACHE"]
+
+
+def test_a_hook_that_returns_what_the_base_returns_renders_the_same_template(
+    new_stack: Any,
+) -> None:
+    # The base class writes its own statements and properties at construction; a subclass's
+    # hooks run at synthesis. Both paths must give the same template.
+    class Same(ReplicationDestinationRole):
+        def trust_statements(self) -> list[Statement]:
+            return super().trust_statements()
+
+    class SameTemplates(ReplicationRepositoryTemplate):
+        def template_properties(self, prefix: str) -> dict[str, Any]:
+            return super().template_properties(prefix)
+
+    settings = RepositoryTemplateSettings(
+        encryption="KMS",
+        kms_key_arn=KEY_ARN,
+        tag_mutability="IMMUTABLE_WITH_EXCLUSION",
+        tag_mutability_exclusion_filters=["latest"],
+        lifecycle_policy=LIFECYCLE_POLICY,
+        pull_accounts=["111122223333"],
+        resource_tags={"team": "platform"},
+    )
+    templates = []
+    for role_class, template_class in (
+        (ReplicationDestinationRole, ReplicationRepositoryTemplate),
+        (Same, SameTemplates),
+    ):
+        stack = new_stack(stack_id="Dest")
+        role_class(stack, "Role", grants=[grant(BUILD, "prod/")])
+        template_class(stack, "Templates", prefixes=["prod", "ROOT"], settings=settings)
+        templates.append(Template.from_stack(stack).to_json())
+    assert templates[0] == templates[1]

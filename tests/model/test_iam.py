@@ -15,7 +15,10 @@ from ecr_replication.model.iam import (
     Caller,
     Decision,
     action_matches,
+    arn_format_pattern,
+    arn_patterns_intersect,
     evaluate,
+    patterns_intersect,
     resource_covers,
     resource_overlaps,
 )
@@ -212,4 +215,54 @@ def test_malformed_statements_are_skipped_not_fatal() -> None:
             document, caller=SOURCE, action="ecr:ReplicateImage", resource=f"{ARN}/prod/*"
         ).decision
         is Decision.ALLOWED
+    )
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "meet"),
+    [
+        (
+            "arn:aws:logs:eu-west-1:1:log-group:app:*",
+            "arn:*:logs:*:*:log-group:*:log-stream:*",
+            True,
+        ),
+        (f"{ARN}/prod/*", "arn:*:ecr:*:*:repository/*", True),
+        (f"{ARN}/prod/*", "arn:*:logs:*:*:log-group:*", True),
+        ("arn:aws:account::111111111111:account", "arn:*:account::*:account", True),
+        ("arn:aws:account::111111111111:account", "arn:*:account::*:account/o-*/*", False),
+        ("a?c", "ab*", True),
+        ("abc", "abd", False),
+        ("*", "anything", True),
+    ],
+)
+def test_two_patterns_meet_when_some_string_matches_both(
+    first: str, second: str, meet: bool
+) -> None:
+    assert patterns_intersect(first, second) is meet
+    assert patterns_intersect(second, first) is meet
+
+
+@pytest.mark.parametrize(
+    ("first", "second", "meet"),
+    [
+        (f"{ARN}/prod/*", "arn:*:logs:*:*:log-group:*", False),
+        (f"{ARN}/prod/*", "arn:*:ecr:*:*:repository/*", True),
+        (
+            "arn:aws:logs:eu-west-1:1:log-group:app:*",
+            "arn:*:logs:*:*:log-group:*:log-stream:*",
+            True,
+        ),
+        ("arn:aws:kms:eu-west-1:1:key/*", "arn:*:kms:*:*:alias/*", False),
+        ("*", "arn:*:kms:*:*:key/*", True),
+    ],
+)
+def test_arn_patterns_meet_field_by_field(first: str, second: str, meet: bool) -> None:
+    # A plain pattern's trailing * would reach into another service's ARN; fields do not.
+    assert arn_patterns_intersect(first, second) is meet
+
+
+def test_an_arn_format_becomes_a_pattern() -> None:
+    assert (
+        arn_format_pattern("arn:${Partition}:ecr:${Region}:${Account}:repository/${RepositoryName}")
+        == "arn:*:ecr:*:*:repository/*"
     )
