@@ -9,7 +9,7 @@ from aws_cdk import Annotations
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
-from ..errors import ReplicationConfigError
+from ..errors import Problem, ReplicationConfigError
 from ..model.checks import FieldChecks
 from ..model.iam import applies_to_action, as_list, principal_names
 from ..model.limits import ACCOUNT_PATTERN, IAM_ROLE_NAME_PATTERN
@@ -111,10 +111,15 @@ class ReplicationDestinationRole(Construct):
         # construction, so they are written now: the same documents, no round trip at synth.
         trust: Any
         permissions: Any
-        if overrides(self, ReplicationDestinationRole, "trust_statements", "permission_statements"):
+        rendered_later = overrides(
+            self, ReplicationDestinationRole, "trust_statements", "permission_statements"
+        )
+        if rendered_later:
             trust = lazy(lambda: policy_document(self.trust_statements()))
             permissions = lazy(lambda: policy_document(self.permission_statements()))
         else:
+            if problem := self._check(self.trust_statements()):
+                raise ReplicationConfigError([Problem(f"{self.node.path}.grants", problem)])
             trust = policy_document(self.trust_statements())
             permissions = policy_document(self.permission_statements())
         # The L1 with plain policy documents (typed properties, so that tools reading the
@@ -132,7 +137,10 @@ class ReplicationDestinationRole(Construct):
                 iam.CfnRole.PolicyProperty(policy_name="ReadReplicas", policy_document=permissions)
             ],
         )
-        at_synthesis(self, self._at_synthesis)
+        if rendered_later:
+            at_synthesis(self, self._at_synthesis)
+        else:
+            self._warn_and_acknowledge(self.trust_statements(), self.permission_statements())
 
     @classmethod
     def from_registry(
@@ -213,12 +221,24 @@ class ReplicationDestinationRole(Construct):
 
     def _at_synthesis(self) -> list[str]:
         trust = self.trust_statements()
-        self._acknowledge_wildcards(self.permission_statements())
-        if not any(principal_names(s.get("Principal")) for s in trust):
-            return [
-                f"{self.node.path}: the role trusts nobody; pass the grants of the sources "
-                "replicating into this registry, or settings.trusted_principal_arns"
-            ]
+        if problem := self._check(trust):
+            return [f"{self.node.path}: {problem}"]
+        self._warn_and_acknowledge(trust, self.permission_statements())
+        return []
+
+    @staticmethod
+    def _check(trust: Sequence[Statement]) -> str | None:
+        if any(principal_names(s.get("Principal")) for s in trust):
+            return None
+        return (
+            "the role trusts nobody; pass the grants of the sources replicating into this "
+            "registry, or settings.trusted_principal_arns"
+        )
+
+    def _warn_and_acknowledge(
+        self, trust: Sequence[Statement], permissions: Sequence[Statement]
+    ) -> None:
+        self._acknowledge_wildcards(permissions)
         if whole := whole_accounts_trusted(trust):
             Annotations.of(self).add_warning_v2(
                 WARNING_ROLE_TRUSTS_WHOLE_ACCOUNT,
@@ -229,7 +249,6 @@ class ReplicationDestinationRole(Construct):
                 "RoleSettings(external_id=..., trusted_principal_arns=..., "
                 "principal_org_id=...)), or override trust_statements().",
             )
-        return []
 
     def _acknowledge_wildcards(self, statements: Sequence[Statement]) -> None:
         """Acknowledge cdk-nag's wildcard finding for the library's own statements, each with

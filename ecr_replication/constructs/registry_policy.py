@@ -19,7 +19,7 @@ from ..model.policies import (
     replication_grant_statement,
 )
 from ..model.values import Grant, merge_grants, union_prefixes
-from .support import at_synthesis, claim_registry, lazy, stack_environment
+from .support import at_synthesis, claim_registry, lazy, overrides, stack_environment
 
 if TYPE_CHECKING:
     from .source import SourceRegistryReplication
@@ -66,10 +66,22 @@ class DestinationRegistryPolicy(Construct):
         self.allow_create_repository = allow_create_repository
         self._grants: tuple[Grant, ...] = merge_grants(given)
         self._replications: list[SourceRegistryReplication] = []
-        self.resource = ecr.CfnRegistryPolicy(
-            self, "Resource", policy_text=lazy(lambda: self.policy_document)
+        self._checked_at_synthesis = False
+        # Overridden hooks, and grants read from linked replications, are rendered at
+        # synthesis. Otherwise the document depends only on the grants, which change only
+        # through add_grant: it is written now and again on each add_grant, checked each time.
+        self._rendered_later = overrides(
+            self, DestinationRegistryPolicy, "statements", "grant_statement"
         )
-        at_synthesis(self, self._synth_problems)
+        self.resource = ecr.CfnRegistryPolicy(
+            self,
+            "Resource",
+            policy_text=lazy(lambda: self.policy_document)
+            if self._rendered_later
+            else self._checked_document(),
+        )
+        if self._rendered_later or not self._grants:
+            self._check_at_synthesis()
 
     @property
     def grants(self) -> tuple[Grant, ...]:
@@ -83,6 +95,20 @@ class DestinationRegistryPolicy(Construct):
                 [Problem(f"{self.node.path}.add_grant", f"{grant!r} must be a Grant")]
             )
         self._grants = merge_grants([*self._grants, grant])
+        if not self._rendered_later:
+            self.resource.policy_text = self._checked_document()
+
+    def _checked_document(self) -> dict[str, Any]:
+        """The document now, refused at once if it is over ECR's size limit."""
+        document = self.policy_document
+        if (problem := self._size_problem(document)) is not None:
+            raise ReplicationConfigError([Problem(self.node.path, problem)])
+        return document
+
+    def _check_at_synthesis(self) -> None:
+        if not self._checked_at_synthesis:
+            self._checked_at_synthesis = True
+            at_synthesis(self, self._synth_problems)
 
     def allow_replication_from(self, replication: SourceRegistryReplication) -> None:
         """Grant what ``replication`` sends here, and deploy this policy before it.
@@ -122,6 +148,11 @@ class DestinationRegistryPolicy(Construct):
                 ]
             )
         self._replications.append(replication)
+        if not self._rendered_later:
+            # The replication's rules may still grow: read them at synthesis from now on.
+            self._rendered_later = True
+            self.resource.policy_text = lazy(lambda: self.policy_document)
+        self._check_at_synthesis()
         source_stack, this_stack = Stack.of(replication), Stack.of(self)
         if source_stack is not this_stack:
             source_stack.add_dependency(
@@ -173,11 +204,18 @@ class DestinationRegistryPolicy(Construct):
         ]
         if not self.grants:
             return [*problems, f"{self.node.path}: a registry policy needs at least one grant"]
-        text = compact_json(self.policy_document)
-        # Only measurable when the registry is known: tokens stand in for ARNs otherwise.
-        if here is not None and len(text) > MAX_REGISTRY_POLICY_CHARS:
-            problems.append(
-                f"{self.node.path}: the registry policy is {len(text)} characters; ECR allows "
-                f"at most {MAX_REGISTRY_POLICY_CHARS}. Use fewer or shorter repository prefixes"
-            )
+        if (problem := self._size_problem(self.policy_document)) is not None:
+            problems.append(f"{self.node.path}: {problem}")
         return problems
+
+    def _size_problem(self, document: dict[str, Any]) -> str | None:
+        # Only measurable when the registry is known: tokens stand in for ARNs otherwise.
+        if self._environment.registry is None:
+            return None
+        size = len(compact_json(document))
+        if size <= MAX_REGISTRY_POLICY_CHARS:
+            return None
+        return (
+            f"the registry policy is {size} characters; ECR allows at most "
+            f"{MAX_REGISTRY_POLICY_CHARS}. Use fewer or shorter repository prefixes"
+        )

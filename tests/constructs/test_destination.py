@@ -176,9 +176,28 @@ def test_the_registry_policy_resource_is_the_l1(stack: Any) -> None:
     assert policy.node.default_child is policy.resource
 
 
-def test_a_registry_policy_over_10240_characters_fails_synthesis(stack: Any) -> None:
+def test_a_registry_policy_over_10240_characters_is_refused_when_the_grant_makes_it_so(
+    stack: Any, new_stack: Any
+) -> None:
     prefixes = [f"team-{i:03d}/service/" for i in range(200)]
-    DestinationRegistryPolicy(stack, "RegistryPolicy", grants=[grant(BUILD, *prefixes)])
+    size_error = (
+        r"^Dest/RegistryPolicy: the registry policy is \d+ characters; ECR allows at most 10240"
+    )
+    with pytest.raises(ReplicationConfigError, match=size_error):
+        DestinationRegistryPolicy(stack, "RegistryPolicy", grants=[grant(BUILD, *prefixes)])
+    other = new_stack(region="eu-central-1", stack_id="Dest")
+    policy = DestinationRegistryPolicy(other, "Later", grants=[grant(BUILD, "prod/")])
+    with pytest.raises(ReplicationConfigError, match=size_error.replace("RegistryPolicy", "Later")):
+        policy.add_grant(grant(TEAM_B, *prefixes))
+
+
+def test_a_registry_policy_rendered_by_a_hook_is_size_checked_at_synthesis(stack: Any) -> None:
+    class Padded(DestinationRegistryPolicy):
+        def statements(self) -> list[Statement]:
+            statements = super().statements()
+            return statements + [{**statements[0], "Sid": f"Copy{i}"} for i in range(100)]
+
+    Padded(stack, "RegistryPolicy", grants=[grant(BUILD, "prod/")])
     with pytest.raises(
         RuntimeError,
         match=r"Dest/RegistryPolicy: the registry policy is \d+ characters; "
@@ -414,8 +433,17 @@ def test_the_imported_role_cannot_be_widened_by_grants(stack: Any) -> None:
     assert not Template.from_stack(stack).find_resources("AWS::IAM::Policy")
 
 
-def test_a_role_with_nobody_to_trust_fails_synthesis(stack: Any) -> None:
-    ReplicationDestinationRole(stack, "Role", grants=[])
+def test_a_role_with_nobody_to_trust_is_refused(stack: Any) -> None:
+    with pytest.raises(ReplicationConfigError, match=r"^Dest/Role\.grants: the role trusts nobody"):
+        ReplicationDestinationRole(stack, "Role", grants=[])
+
+
+def test_a_subclass_trusting_nobody_fails_synthesis(stack: Any) -> None:
+    class TrustsNobody(ReplicationDestinationRole):
+        def trust_statements(self) -> list[Statement]:
+            return []
+
+    TrustsNobody(stack, "Role", grants=[grant(BUILD)])
     with pytest.raises(RuntimeError, match=r"Dest/Role: the role trusts nobody"):
         Template.from_stack(stack)
 
