@@ -19,9 +19,12 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import importlib.metadata
+import json
 import sys
 from collections.abc import Sequence
 from types import ModuleType
+from typing import NoReturn
 
 from .errors import EXIT_OK, EXIT_USAGE, ReplicationConfigError, UsageError
 
@@ -47,18 +50,44 @@ COMMANDS: dict[str, tuple[str, str]] = {
 }
 
 
+ERROR_SCHEMA = "ecr-replication/error/v1"
+"""The ``--json`` document of a usage or input error (exit code 2)."""
+
+
+class _ArgumentError(Exception):
+    """An argument error, raised instead of argparse's printing and exiting."""
+
+    def __init__(self, parser: argparse.ArgumentParser, message: str) -> None:
+        super().__init__(message)
+        self.parser = parser
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> NoReturn:
+        raise _ArgumentError(self, message)
+
+
+def version() -> str:
+    """The installed package's version."""
+    try:
+        return importlib.metadata.version("ecr-replication")
+    except importlib.metadata.PackageNotFoundError:  # pragma: no cover - run from a checkout
+        return "unknown"
+
+
 def _command_module(name: str) -> ModuleType:
     return importlib.import_module(COMMANDS[name][0])
 
 
 def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     """The argument parser; only the ``selected`` subcommand's module is imported."""
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="ecr-replication",
         description="Operate Amazon ECR cross-account and cross-region replication.",
         epilog="Exit codes: 0 all good, 1 problems found, 2 bad usage or invalid topology, "
         "3 a registry could not be checked.",
     )
+    parser.add_argument("--version", action="version", version=f"%(prog)s {version()}")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
     for name, (_module, help_text) in COMMANDS.items():
         sub = subparsers.add_parser(name, help=help_text, description=help_text)
@@ -67,22 +96,42 @@ def build_parser(selected: str | None = None) -> argparse.ArgumentParser:
     return parser
 
 
+def _usage_error(command: str | None, lines: list[str], *, as_json: bool) -> int:
+    """Report bad usage or input: one line (and one per further problem) on stderr; under
+    ``--json`` also a JSON document on stdout, so a pipeline step reading stdout never breaks."""
+    where = f"ecr-replication {command}" if command else "ecr-replication"
+    print(f"{where}: {lines[0]}", file=sys.stderr)
+    for line in lines[1:]:
+        print(f"  {line}", file=sys.stderr)
+    if as_json:
+        document = {
+            "schema": ERROR_SCHEMA,
+            "command": command,
+            "exitCode": EXIT_USAGE,
+            "error": lines[0],
+            "problems": lines,
+        }
+        sys.stdout.write(json.dumps(document, indent=2) + "\n")
+    return EXIT_USAGE
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     args_list = list(sys.argv[1:] if argv is None else argv)
     selected = next((a for a in args_list if a in COMMANDS), None)
+    as_json = "--json" in args_list
     parser = build_parser(selected)
     try:
         args = parser.parse_args(args_list)
-    except SystemExit as error:  # argparse already printed the usage line
+    except _ArgumentError as error:
+        error.parser.print_usage(sys.stderr)
+        return _usage_error(selected, [str(error)], as_json=as_json)
+    except SystemExit as error:  # --help and --version print and exit 0
         return EXIT_USAGE if error.code else EXIT_OK
     try:
         code: int = _command_module(args.command).run(args)
     except (ReplicationConfigError, UsageError) as error:
         lines = str(error).splitlines() or ["invalid input"]
-        print(f"ecr-replication {args.command}: {lines[0]}", file=sys.stderr)
-        for line in lines[1:]:
-            print(f"  {line}", file=sys.stderr)
-        return EXIT_USAGE
+        return _usage_error(args.command, lines, as_json=getattr(args, "json", False))
     except KeyboardInterrupt:
         print("ecr-replication: interrupted", file=sys.stderr)
         return 130

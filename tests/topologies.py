@@ -40,6 +40,23 @@ def default_context() -> Any:
     return cdk_json["context"]["ecrReplication"]
 
 
+CLASSIC: dict[str, Any] = {
+    # One source, one cross-account destination, no role settings: the destination role
+    # trusts the whole source account (the set-up that warns).
+    "sources": [
+        {
+            "account": SOURCE,
+            "region": "us-east-1",
+            "rules": [
+                {
+                    "repositoryPrefixes": ["prod/"],
+                    "destinations": [{"account": DESTINATION, "region": "eu-west-1"}],
+                }
+            ],
+        }
+    ]
+}
+
 FAN_OUT: dict[str, Any] = {
     "sources": [
         {
@@ -122,6 +139,7 @@ def topologies() -> dict[str, Any]:
     """Every test topology by name (the default app first)."""
     return {
         "default": default_context(),
+        "classic": CLASSIC,
         "fan_out": FAN_OUT,
         "two_sources_one_destination": TWO_SOURCES_ONE_DESTINATION,
         "every_destination_option": EVERY_DESTINATION_OPTION,

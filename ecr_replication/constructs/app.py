@@ -6,12 +6,14 @@ import json
 import os
 import sys
 
-from aws_cdk import App
+from aws_cdk import Annotations, App
+from constructs import Construct
 
-from ..errors import ReplicationConfigError
+from ..errors import Problem, ReplicationConfigError, describe_value
 from ..model.json_form import CONTEXT_KEY, topology_from_context
 from .nag import NagSwitchError, enable_nag, nag_requested
 from .stacks import ReplicationStacks, add_replication_stacks
+from .warnings import DISABLE_METADATA_STACK_TRACE, WARNING_IDS
 
 CONTEXT_ENV = "CDK_CONTEXT_JSON"
 """How the CDK CLI hands the context to the app (also set by hand to run ``python app.py``)."""
@@ -38,14 +40,62 @@ def _context_json_problem(text: str | None) -> str | None:
     return None
 
 
+ACKNOWLEDGE_CONTEXT_KEY = "ecrReplication:acknowledge"
+"""Context key: the ids of the library's warnings this app acknowledges (a list)."""
+_ACK_PREFIX = "Annotation::"
+
+
+def acknowledged_warnings(scope: Construct) -> tuple[str, ...]:
+    """The warning ids of the context key ``ecrReplication:acknowledge``.
+
+    ``cdk.json`` gives a JSON list; ``-c`` gives a string, read as a JSON list or as ids
+    separated by commas. The CLI's form ``Annotation::<id>`` is accepted too. An id that is not
+    one of the library's warnings is refused, so a typo never hides nothing silently.
+    """
+    value = scope.node.try_get_context(ACKNOWLEDGE_CONTEXT_KEY)
+    if value is None:
+        return ()
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            value = [part.strip() for part in value.split(",") if part.strip()]
+    ids = value if isinstance(value, list) else [value]
+    problems = []
+    found = []
+    for index, item in enumerate(ids):
+        warning_id = item.removeprefix(_ACK_PREFIX) if isinstance(item, str) else item
+        if warning_id in WARNING_IDS:
+            found.append(str(warning_id))
+        else:
+            problems.append(
+                Problem(
+                    f"{ACKNOWLEDGE_CONTEXT_KEY}[{index}]",
+                    f"{describe_value(item)} is not a warning of ecr-replication; known: "
+                    f"{', '.join(WARNING_IDS)}",
+                )
+            )
+    if problems:
+        raise ReplicationConfigError(problems)
+    return tuple(dict.fromkeys(found))
+
+
 def build_app(app: App) -> ReplicationStacks:
     """Read the topology from ``app``'s context (key ``ecrReplication``) and add its stacks.
 
     With the context flag ``ecrReplication:nag=true`` the cdk-nag AwsSolutions checks run at
-    synth (see :mod:`ecr_replication.nag`).
+    synth (see :mod:`ecr_replication.constructs.nag`). The warnings listed under
+    ``ecrReplication:acknowledge`` are acknowledged in every stack.
     """
     topology = topology_from_context(app.node.try_get_context(CONTEXT_KEY))
+    acknowledged = acknowledged_warnings(app)
     stacks = add_replication_stacks(app, topology)
+    for stack in [*stacks.sources.values(), *stacks.destinations.values()]:
+        for warning_id in acknowledged:
+            # On each stack: the CDK does not apply an App-level acknowledgement below it.
+            Annotations.of(stack).acknowledge_warning(
+                warning_id, f"acknowledged in the context key {ACKNOWLEDGE_CONTEXT_KEY}"
+            )
     if nag_requested(app):
         enable_nag(app)
     return stacks
@@ -61,6 +111,9 @@ def main() -> None:
         print(f"ecr-replication: {CONTEXT_ENV}: {context_problem}", file=sys.stderr)
         sys.exit(2)
     app = App()
+    # Warnings carry their construct path and id; a JavaScript stack trace would only point
+    # the CDK CLI at the jsii kernel's program.js.
+    app.node.set_context(DISABLE_METADATA_STACK_TRACE, True)
     try:
         build_app(app)
     except ReplicationConfigError as error:

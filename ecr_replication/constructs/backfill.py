@@ -12,7 +12,6 @@ from importlib import resources
 from typing import TYPE_CHECKING
 
 from aws_cdk import (
-    Annotations,
     CustomResource,
     Duration,
     RemovalPolicy,
@@ -27,13 +26,13 @@ from ..model.policies import Statement, policy_document
 from ..model.values import Registry
 from .nag import acknowledge_wildcard_resources
 from .support import at_synthesis, lazy
+from .warnings import WARNING_BACKFILLS_QUEUE, quiet_stack_traces, warn
 
 if TYPE_CHECKING:
     from .source import SourceRegistryReplication
 
 BACKFILL_RESOURCE_TYPE = "Custom::EcrReplicationBackfill"
 BACKFILL_ACTIONS = ("ecr:StartReplicationBackfill", "ecr:ListReplicationBackfills")
-WARNING_BACKFILLS_QUEUE = "ecr-replication:backfillsQueue"
 WILDCARD_REASON = (
     "ecr:StartReplicationBackfill and ecr:ListReplicationBackfills act on the registry, which "
     "has no ARN in IAM: like ecr:PutReplicationConfiguration they take no resource scope. The "
@@ -82,6 +81,7 @@ class ReplicationBackfillOnDeploy(Construct):
         self, scope: Construct, construct_id: str, *, replication: SourceRegistryReplication
     ) -> None:
         super().__init__(scope, construct_id)
+        quiet_stack_traces(self)  # before any child: this construct may warn at synthesis
         self._replication = replication
         self.log_group = logs.LogGroup(
             self,
@@ -180,7 +180,8 @@ class ReplicationBackfillOnDeploy(Construct):
                 "destination region at a time"
             )
         if problems:
-            Annotations.of(self).add_warning_v2(
+            warn(
+                self,
                 WARNING_BACKFILLS_QUEUE,
                 f"backfill on deploy: {'; '.join(problems)}. The deployment waits up to "
                 f"{FUNCTION_TIMEOUT.to_minutes()} minutes for a free slot and fails if none "

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
-from aws_cdk import Annotations
 from aws_cdk import aws_iam as iam
 from constructs import Construct
 
@@ -24,8 +23,7 @@ from ..model.values import Grant, Registry, RoleSettings, union_prefixes
 from ..naming import account_root_arn, destination_role_arn, destination_role_name
 from .nag import acknowledge_wildcard_resources
 from .support import at_synthesis, claim_role_name, lazy, overrides, stack_environment
-
-WARNING_ROLE_TRUSTS_WHOLE_ACCOUNT = "ecr-replication:roleTrustsWholeAccount"
+from .warnings import WARNING_ROLE_TRUSTS_WHOLE_ACCOUNT, quiet_stack_traces, warn
 
 WILDCARD_REASONS = {
     "ReadReplicatedImages": "a replication grant covers every repository under its prefix, "
@@ -120,6 +118,8 @@ class ReplicationDestinationRole(Construct):
         else:
             if problem := self._check(self.trust_statements()):
                 raise ReplicationConfigError([Problem(f"{self.node.path}.grants", problem)])
+            if whole_accounts_trusted(self.trust_statements()):
+                quiet_stack_traces(self)  # before any child: this construct warns below
             trust = policy_document(self.trust_statements())
             permissions = policy_document(self.permission_statements())
         # The L1 with plain policy documents (typed properties, so that tools reading the
@@ -240,7 +240,8 @@ class ReplicationDestinationRole(Construct):
     ) -> None:
         self._acknowledge_wildcards(permissions)
         if whole := whole_accounts_trusted(trust):
-            Annotations.of(self).add_warning_v2(
+            warn(
+                self,
                 WARNING_ROLE_TRUSTS_WHOLE_ACCOUNT,
                 f"the destination role may be assumed by any principal of {', '.join(whole)} "
                 "that is allowed sts:AssumeRole: the trust names whole accounts without a "

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
-from aws_cdk import Annotations
 from aws_cdk import aws_ecr as ecr
 from constructs import Construct
 
@@ -13,14 +12,13 @@ from ..errors import Problem, ReplicationConfigError
 from ..model.checks import FieldChecks
 from ..model.values import Registry, ReplicationRule, source_rule_problems
 from .support import at_synthesis, claim_registry, rendered_resource, stack_environment
+from .warnings import WARNING_UNFILTERED_CROSS_ACCOUNT, quiet_stack_traces, warn
 
 if TYPE_CHECKING:
     from .backfill import ReplicationBackfillOnDeploy
 
 RenderedRule = dict[str, Any]
 """A rule as CloudFormation writes it: ``{"Destinations": [...], "RepositoryFilters": [...]}``."""
-
-WARNING_UNFILTERED_CROSS_ACCOUNT = "ecr-replication:unfilteredCrossAccountRule"
 
 
 class SourceRegistryReplication(Construct):
@@ -77,6 +75,7 @@ class SourceRegistryReplication(Construct):
         if checks.problems:
             raise ReplicationConfigError(p.under(self.node.path) for p in checks.problems)
         claim_registry(self, "a replication configuration")
+        quiet_stack_traces(self)  # before any child: rules added later may warn
         self._rules: list[ReplicationRule] = []
         self.resource = rendered_resource(
             ecr.CfnReplicationConfiguration,
@@ -143,7 +142,8 @@ class SourceRegistryReplication(Construct):
         registry = self.registry
         cross_account = [d for d in rule.destinations if registry and d.account != registry.account]
         if cross_account and not rule.repository_prefixes:
-            Annotations.of(self).add_warning_v2(
+            warn(
+                self,
                 WARNING_UNFILTERED_CROSS_ACCOUNT,
                 f"rules[{index}] replicates every repository to other accounts "
                 f"({', '.join(d.key for d in cross_account)}); give repositoryPrefixes so only "

@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from aws_cdk import Annotations, Stack
+from aws_cdk import Stack
 from aws_cdk import aws_ecr as ecr
 from aws_cdk import aws_iam as iam
 from constructs import Construct
@@ -25,11 +25,10 @@ from .support import (
     rendered_resource,
     stack_environment,
 )
+from .warnings import WARNING_MUTABLE_DESTINATION_TAGS, quiet_stack_traces, warn
 
 TemplateProperties = dict[str, Any]
 """A template's properties as CloudFormation writes them (``{"Prefix": ..., ...}``)."""
-
-WARNING_MUTABLE_DESTINATION_TAGS = "ecr-replication:mutableDestinationTags"
 
 
 class ReplicationRepositoryTemplate(Construct):
@@ -81,6 +80,8 @@ class ReplicationRepositoryTemplate(Construct):
             raise ReplicationConfigError(p.under(self.node.path) for p in checks.problems)
         self._settings = settings
         self._prefixes = tuple(dict.fromkeys(given))
+        if settings.is_mutable:
+            quiet_stack_traces(self)  # before any child: this construct warns below
         for prefix in self.prefixes:
             claim_registry(self, "a repository creation template for prefix", prefix)
         self.custom_role = self._create_custom_role() if self.settings.needs_custom_role else None
@@ -106,7 +107,8 @@ class ReplicationRepositoryTemplate(Construct):
                 )
             )
         if self.settings.is_mutable:
-            Annotations.of(self).add_warning_v2(
+            warn(
+                self,
                 WARNING_MUTABLE_DESTINATION_TAGS,
                 f"replicated repositories get {self.settings.tag_mutability} tags: a tag can be "
                 "moved in the destination independently of the source, so the same tag may no "

@@ -351,6 +351,31 @@ def topology_from_context(value: object) -> ReplicationTopology:
     except ReplicationConfigError as error:
         # A problem of the value as a whole has no field path of its own: name the context key.
         raise ReplicationConfigError(
-            problem if problem.path else Problem(CONTEXT_KEY, problem.message)
+            problem
+            if problem.path
+            else Problem(CONTEXT_KEY, problem.message + _first_line_only_hint(value))
             for problem in error.problems
         ) from None
+
+
+def _first_line_only_hint(value: object) -> str:
+    """A hint when a context string looks like the first line of longer JSON.
+
+    The CDK CLI keeps only the first line of a ``-c key=value`` argument (it splits on ``=``
+    with a pattern whose ``.`` does not match a newline), so JSON written over several lines
+    reaches the app as its first line, e.g. ``{``.
+    """
+    if not isinstance(value, str) or "\n" in value:
+        return ""
+    text = value.strip()
+    if not text.startswith(("{", "[")):
+        return ""
+    try:
+        json.loads(text)
+    except json.JSONDecodeError as error:
+        if error.pos >= len(text):
+            return (
+                f" (the value is only {text!r}: the CDK CLI keeps only the first line of a -c "
+                "value, so give the JSON on one line)"
+            )
+    return ""

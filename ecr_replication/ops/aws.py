@@ -18,7 +18,10 @@ Public names, reused by every operations command (``backfill`` builds on them to
   it refuses, as an :class:`AccessError`, credentials of another account.
   :meth:`RegistryAccess.new_client` is the one place clients are made (tests wrap it to attach
   botocore Stubbers).
-* :data:`CLIENT_CONFIG` — botocore ``Config`` with the ``adaptive`` retry mode.
+* :func:`client_config` — botocore ``Config`` with the ``adaptive`` retry mode.
+
+boto3 and botocore are imported when first used, not when this module is: ``--help`` of every
+command answers without loading them.
 * :func:`new_session` — a boto3 session (the caller's, or explicit keys) sharing one botocore
   model loader (:func:`shared_loader`), so a session per assumed role costs no re-parsing.
 * :class:`AccessError` — "this registry could not be checked", with a short ``reason``
@@ -35,7 +38,10 @@ Public names, reused by every operations command (``backfill`` builds on them to
 
 from __future__ import annotations
 
+import argparse
 import functools
+import html
+import re
 import threading
 from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
@@ -43,25 +49,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
 
-import boto3
-import botocore.session
-from botocore.config import Config
-from botocore.exceptions import (
-    BotoCoreError,
-    ClientError,
-    ConnectTimeoutError,
-    EndpointConnectionError,
-    NoCredentialsError,
-    NoRegionError,
-    OperationNotPageableError,
-    ParamValidationError,
-    PartialCredentialsError,
-    ReadTimeoutError,
-    UnknownServiceError,
-)
-from botocore.loaders import Loader, create_loader
-
 from .. import naming
+from ..errors import UsageError
 from ..model import (
     DestinationRegistry,
     Registry,
@@ -71,6 +60,9 @@ from ..model import (
 )
 
 if TYPE_CHECKING:
+    import boto3
+    from botocore.config import Config
+    from botocore.loaders import Loader
     from mypy_boto3_account import AccountClient
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ecr import ECRClient
@@ -84,12 +76,19 @@ DEFAULT_MAX_WORKERS = 8
 PAGE_SIZE = 1000
 """``maxResults`` for listings: the largest page ``DescribeImages`` allows."""
 
-CLIENT_CONFIG = Config(
-    retries={"mode": "adaptive", "max_attempts": 8},
-    user_agent_extra="ecr-replication",
-    connect_timeout=10,
-    read_timeout=30,
-)
+
+@functools.cache
+def client_config() -> Config:
+    """botocore's ``Config`` for every client: adaptive retries, bounded timeouts."""
+    from botocore.config import Config
+
+    return Config(
+        retries={"mode": "adaptive", "max_attempts": 8},
+        user_agent_extra="ecr-replication",
+        connect_timeout=10,
+        read_timeout=30,
+    )
+
 
 # Account-level calls go to a region every account has enabled: the registry's own region may
 # be disabled, which is one of the things preflight reports.
@@ -171,8 +170,24 @@ class AccessError(Exception):
 
 def error_code(error: BaseException) -> str:
     """The service error code of a ``ClientError`` (``""`` for anything else)."""
+    from botocore.exceptions import ClientError
+
     if isinstance(error, ClientError):
         return str(error.response.get("Error", {}).get("Code", ""))
+    return ""
+
+
+_MARKUP = re.compile(r"<[^>]*>")
+
+
+def first_line(text: str) -> str:
+    """The first line of an answer's text that says something: markup (an HTML error page
+    from a proxy or a load balancer) removed, entities and blank lines skipped."""
+    plain = html.unescape(_MARKUP.sub("\n", text))
+    for line in plain.splitlines():
+        words = " ".join(line.split())
+        if words and words.lower() not in ("html", "<!doctype html>"):
+            return words
     return ""
 
 
@@ -183,6 +198,19 @@ def _one_line(text: str) -> str:
 
 def describe_failure(error: BaseException) -> str:
     """A short, one-line reason for a botocore error, naming the kind of failure."""
+    from botocore.exceptions import (
+        ClientError,
+        ConnectTimeoutError,
+        EndpointConnectionError,
+        NoCredentialsError,
+        NoRegionError,
+        OperationNotPageableError,
+        ParamValidationError,
+        PartialCredentialsError,
+        ReadTimeoutError,
+        UnknownServiceError,
+    )
+
     if isinstance(error, ClientError):
         code = error_code(error)
         operation = error.operation_name or "the API"
@@ -200,8 +228,13 @@ def describe_failure(error: BaseException) -> str:
             )
         if code in NOT_OFFERED_CODES:
             return f"API not offered by this endpoint {where}"
-        message = str(error.response.get("Error", {}).get("Message", "")) or "no message"
-        return _one_line(f"{code or 'error'} calling {operation}: {message}")
+        status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        message = first_line(str(error.response.get("Error", {}).get("Message", "")))
+        if status and code in ("", str(status)):
+            label = f"HTTP {status}"  # no service error code: the body was not the API's
+        else:
+            label = f"{code or 'error'}{f' (HTTP {status})' if status else ''}"
+        return _one_line(f"{label} calling {operation}: {message or 'no message'}")
     if isinstance(error, NoCredentialsError | PartialCredentialsError):
         return "no usable AWS credentials found (set AWS_PROFILE or sign in, then run again)"
     if isinstance(error, EndpointConnectionError | ConnectTimeoutError | ReadTimeoutError):
@@ -221,6 +254,8 @@ def guarded(context: str = "") -> Iterator[None]:
 
     ``context`` (e.g. ``"repository prod/api"``) is put in front of the reason.
     """
+    from botocore.exceptions import BotoCoreError, ClientError
+
     try:
         yield
     except (ClientError, BotoCoreError) as error:
@@ -247,14 +282,33 @@ def shared_loader() -> Loader:
     The loader caches parsed service models; without sharing it, each session (one per assumed
     role) would parse each model again, most of a second for EC2.
     """
+    from botocore.loaders import create_loader
+
     return create_loader()
 
 
 def new_session(
-    *, access_key: str | None = None, secret_key: str | None = None, token: str | None = None
+    *,
+    access_key: str | None = None,
+    secret_key: str | None = None,
+    token: str | None = None,
+    profile: str | None = None,
 ) -> boto3.session.Session:
-    """A boto3 session using :func:`shared_loader`: the caller's (no keys) or explicit keys."""
-    core = botocore.session.Session()
+    """A boto3 session using :func:`shared_loader`: the caller's (the default credential chain,
+    or the named ``profile``) or explicit keys.
+
+    Raises :class:`~ecr_replication.errors.UsageError` for a profile the AWS config files do
+    not have.
+    """
+    import boto3
+    import botocore.session
+
+    core = botocore.session.Session(profile=profile)
+    if profile is not None and profile not in core.available_profiles:
+        known = ", ".join(sorted(core.available_profiles)) or "none"
+        raise UsageError(
+            f"--profile {profile}: no such profile in the AWS config files (profiles: {known})"
+        )
     core.register_component("data_loader", shared_loader())
     if access_key is not None and secret_key is not None:
         core.set_credentials(access_key, secret_key, token)
@@ -374,7 +428,7 @@ class RegistryAccess:
         """
         # The service is a runtime value: the stubs' per-service overloads cannot apply.
         factory: Any = session.client
-        return factory(key.service, region_name=key.region, config=CLIENT_CONFIG)
+        return factory(key.service, region_name=key.region, config=client_config())
 
     def _client(self, key: ClientKey) -> Any:
         with self._lock:
@@ -438,6 +492,16 @@ class RegistryAccess:
             "account", registry, side=side, region=region, own_account=True
         )
         return client
+
+
+def access_for(topology: ReplicationTopology, args: argparse.Namespace) -> RegistryAccess:
+    """The access layer for a command's common arguments (``ops.config.add_common_arguments``)."""
+    return RegistryAccess(
+        topology,
+        assume_role=args.assume_role,
+        role_name=args.role_name,
+        session=new_session(profile=args.profile),
+    )
 
 
 # ---------------------------------------------------------------------------------------------

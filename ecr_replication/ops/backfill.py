@@ -52,13 +52,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-from rich.console import Console
-from rich.progress import BarColumn, Progress, SpinnerColumn, TaskID, TextColumn, TimeElapsedColumn
-from rich.text import Text
-
 if TYPE_CHECKING:
     from mypy_boto3_ecr import ECRClient
+    from rich.console import Console
+    from rich.progress import TaskID
 
 from ..errors import UsageError
 from ..model import Registry, SourceRegistry, region_partitions
@@ -68,6 +65,7 @@ from .aws import (
     AccessError,
     RegistryAccess,
     Side,
+    access_for,
     error_code,
     guarded,
     list_images,
@@ -318,7 +316,7 @@ def attempt_start(access: RegistryAccess, backfill: Backfill, timing: Timing) ->
                 )
                 backfill.follow(response, existing=False)
                 return
-            except ClientError as error:
+            except Exception as error:  # a ClientError's code decides; anything else re-raises
                 code = error_code(error)
                 if code == IN_PROGRESS_ERROR:
                     running = running_backfills(client, source.registry).get(destination)
@@ -449,7 +447,9 @@ def stop(access: RegistryAccess, targets: Sequence[Target]) -> list[Backfill]:
                             registryId=source.account, replicationBackfillId=backfill.backfill_id
                         )
                         backfill.state = str(response.get("status", "STOPPING"))
-                    except ClientError as error:
+                    except (
+                        Exception
+                    ) as error:  # a ClientError's code decides; anything else re-raises
                         if error_code(error) != INVALID_STATUS_ERROR:
                             raise
                         backfill.state, backfill.reason = "NOT_RUNNING", "finished before the stop"
@@ -462,7 +462,7 @@ def _digests(access: RegistryAccess, registry: Registry, repository: str, side: 
     client = access.ecr(registry, side=side)
     try:
         images = list_images(client, registry, repository)
-    except ClientError as error:
+    except Exception as error:  # a ClientError's code decides; anything else re-raises
         if error_code(error) != "RepositoryNotFoundException":
             raise
         return set()
@@ -527,6 +527,14 @@ class BackfillBars:
     """One progress bar per backfill (completed and failed of total), on terminals only."""
 
     def __init__(self, console: Console, *, enabled: bool) -> None:
+        from rich.progress import (
+            BarColumn,
+            Progress,
+            SpinnerColumn,
+            TextColumn,
+            TimeElapsedColumn,
+        )
+
         self._progress = Progress(
             SpinnerColumn(),
             TextColumn("{task.description}"),
@@ -716,7 +724,7 @@ def execute(
         console=console,
     )
     if interrupted:
-        console.print(Text("Interrupted: the backfills above are still running.", style="yellow"))
+        console.print(report.cell("Interrupted: the backfills above are still running.", "yellow"))
         return EXIT_INTERRUPTED
     return code
 
@@ -753,7 +761,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     topology = load_topology(args.config)
-    access = RegistryAccess(topology, assume_role=args.assume_role, role_name=args.role_name)
+    access = access_for(topology, args)
     options = Options(
         destinations=tuple(args.destination or ()),
         wait=args.wait,

@@ -99,7 +99,7 @@ def _role_name(value: str) -> str:
 
 
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add ``--config``, ``--json``, ``--no-assume-role`` and ``--role-name`` to a subcommand."""
+    """Add ``--config``, ``--json``, ``--profile``, ``--no-assume-role`` and ``--role-name``."""
     parser.add_argument(
         "--config",
         metavar="PATH",
@@ -111,6 +111,13 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
         "--json",
         action="store_true",
         help="print a machine-readable report (stable schema, see the documentation) on stdout",
+    )
+    parser.add_argument(
+        "--profile",
+        metavar="NAME",
+        default=None,
+        help="the AWS profile whose credentials the command uses (default: the AWS SDK's "
+        "default credential chain, e.g. AWS_PROFILE or the instance role)",
     )
     parser.add_argument(
         "--no-assume-role",

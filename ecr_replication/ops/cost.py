@@ -29,15 +29,17 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
 from ..model import Registry, SourceRegistry
 from . import report
 from .aws import (
     AccessError,
     RegistryAccess,
+    access_for,
     guarded,
     list_images,
     matching_repositories,
@@ -75,10 +77,13 @@ class DestinationCost:
     transfer_bytes: int
     storage_cost_per_month: float
     transfer_cost: float
+    complete: bool = True
+    """False when a source replicating here could not be read: the figures are a lower bound."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "destination": self.destination.key,
+            "complete": self.complete,
             "sources": [s.key for s in self.sources],
             "repositories": self.repositories,
             "images": self.images,
@@ -201,6 +206,7 @@ def estimate(
     """The cost of the replicas of every destination of ``access.topology``."""
     topology = access.topology
     sizes, unchecked = measure(access, tracker=tracker)
+    unread = {u.registry for u in unchecked}
 
     destinations = []
     for destination in topology.destination_registries():
@@ -225,6 +231,7 @@ def estimate(
                 transfer_bytes=transferred,
                 storage_cost_per_month=stored / BYTES_PER_GB * storage_price,
                 transfer_cost=transferred / BYTES_PER_GB * transfer_price,
+                complete=not any(g.source.key in unread for g in destination.grants),
             )
         )
     return CostReport(
@@ -248,6 +255,14 @@ def _money(amount: float) -> str:
 
 
 def render(console: Console, estimated: CostReport) -> None:
+    """A row per destination whose sources could all be read, and their total.
+
+    A destination with a source that could not be read has no figures (a partial sum would
+    read as a cost); the summary below the table names what could not be read.
+    """
+    read = [d for d in estimated.destinations if d.complete]
+    if not read:
+        return
     table = report.new_table(
         "Cost: what the replicas will cost",
         [
@@ -260,7 +275,7 @@ def render(console: Console, estimated: CostReport) -> None:
             f"Transfer ({CURRENCY}, once)",
         ],
     )
-    for d in estimated.destinations:
+    for d in read:
         table.add_row(
             report.cell(d.destination.key),
             report.cell(", ".join(s.key for s in d.sources)),
@@ -270,15 +285,23 @@ def render(console: Console, estimated: CostReport) -> None:
             report.cell(_money(d.storage_cost_per_month)),
             report.cell(_money(d.transfer_cost)),
         )
+    for d in estimated.destinations:
+        if not d.complete:
+            table.add_row(
+                report.cell(d.destination.key),
+                report.cell(", ".join(s.key for s in d.sources)),
+                *(report.cell("not read", "yellow") for _ in range(5)),
+            )
     table.add_section()
+    partial = len(read) < len(estimated.destinations)
     table.add_row(
-        report.cell("Total", "bold"),
+        report.cell("Total of the destinations read" if partial else "Total", "bold"),
         report.cell(""),
-        report.cell(sum(d.repositories for d in estimated.destinations)),
-        report.cell(sum(d.images for d in estimated.destinations)),
-        report.cell(_gigabytes(estimated.total_bytes), "bold"),
-        report.cell(_money(estimated.total_storage_cost), "bold"),
-        report.cell(_money(estimated.total_transfer_cost), "bold"),
+        report.cell(sum(d.repositories for d in read)),
+        report.cell(sum(d.images for d in read)),
+        report.cell(_gigabytes(sum(d.bytes for d in read)), "bold"),
+        report.cell(_money(sum(d.storage_cost_per_month for d in read)), "bold"),
+        report.cell(_money(sum(d.transfer_cost for d in read)), "bold"),
     )
     console.print(table)
     notes = (
@@ -325,7 +348,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     topology = load_topology(args.config)
-    access = RegistryAccess(topology, assume_role=args.assume_role, role_name=args.role_name)
+    access = access_for(topology, args)
     console = report.make_console()
     with report.progress(console, "Measuring repositories", enabled=not args.json) as tracker:
         estimated = estimate(

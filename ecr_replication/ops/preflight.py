@@ -42,10 +42,10 @@ import json
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
 from ..model import DestinationRegistry, Registry, SourceRegistry, iam
 from ..model.policies import CREATE_REPOSITORY_ACTIONS, REPLICATION_ACTIONS, repository_arns
@@ -54,6 +54,7 @@ from .aws import (
     AccessError,
     RegistryAccess,
     Side,
+    access_for,
     error_code,
     guarded,
     home_region,
@@ -249,7 +250,7 @@ def check_registry_policy(access: RegistryAccess, destination: DestinationRegist
     with guarded():
         try:
             text: str | None = ecr.get_registry_policy()["policyText"]
-        except ClientError as error:
+        except Exception as error:  # a ClientError's code decides; anything else re-raises
             if error_code(error) != "RegistryPolicyNotFoundException":
                 raise
             text = None
@@ -447,7 +448,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     topology = load_topology(args.config)
-    access = RegistryAccess(topology, assume_role=args.assume_role, role_name=args.role_name)
+    access = access_for(topology, args)
     console = report.make_console()
     with report.progress(console, "Checking registries", enabled=not args.json) as tracker:
         results = preflight(access, tracker=tracker)

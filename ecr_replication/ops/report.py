@@ -53,37 +53,40 @@ where ``replicationStatus`` is null (not looked up) or ``{"status": "IN_PROGRESS
 
     {"currency": "USD", "bytesPerGigabyte": 1073741824, "storagePricePerGbMonth": <float>,
      "transferPricePerGb": <float>, "transferPriceIsAssumption": true,
-     "destinations": [{"destination": "ACCOUNT/REGION", "sources": ["ACCOUNT/REGION", ...],
+     "destinations": [{"destination": "ACCOUNT/REGION", "complete": <bool>,
+                       "sources": ["ACCOUNT/REGION", ...],
                        "repositories": <int>, "images": <int>, "bytes": <int>,
                        "storageCostPerMonth": <float>, "transferBytes": <int>,
                        "transferCost": <float>}],
      "total": {"bytes": <int>, "storageCostPerMonth": <float>, "transferCost": <float>}}
+
+``complete`` is false when a source replicating into the destination could not be read (it is
+named under ``unchecked``): that destination's figures, and the total, are then a lower bound.
+
+A usage or input error (exit code 2) under ``--json`` prints ``{"schema":
+"ecr-replication/error/v1", "command", "exitCode": 2, "error": "<first line>", "problems":
+["<line>", ...]}`` on stdout (and the same lines on stderr).
 """
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import sys
 import threading
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, Literal
-
-from rich.console import Console
-from rich.progress import (
-    BarColumn,
-    MofNCompleteColumn,
-    Progress,
-    SpinnerColumn,
-    TextColumn,
-    TimeElapsedColumn,
-)
-from rich.table import Table
-from rich.text import Text
+from typing import TYPE_CHECKING, Any, Literal
 
 from ..errors import exit_code
+
+if TYPE_CHECKING:
+    from rich.console import Console
+    from rich.progress import Progress
+    from rich.table import Table
+    from rich.text import Text
 
 Status = Literal["ok", "problem", "unchecked", "skipped"]
 STATUS_STYLES: Mapping[str, str] = {
@@ -135,20 +138,28 @@ class Outcome:
 
 def make_console() -> Console:
     """A console on the current ``sys.stdout`` (so tests capturing stdout see its output)."""
+    from rich.console import Console
+
     terminal = sys.stdout.isatty()
     width = None if terminal or os.environ.get("COLUMNS") else NON_TERMINAL_WIDTH
     return Console(file=sys.stdout, highlight=False, width=width)
 
 
 def cell(value: object, style: str = "") -> Text:
+    from rich.text import Text
+
     return Text(str(value), style=style)
 
 
 def status_cell(status: str) -> Text:
+    from rich.text import Text
+
     return Text(status, style=STATUS_STYLES.get(status, ""))
 
 
 def new_table(title: str, columns: Sequence[str]) -> Table:
+    from rich.table import Table
+
     table = Table(title=title, title_justify="left", show_lines=False)
     for column in columns:
         table.add_column(column, overflow="fold")
@@ -184,6 +195,15 @@ def progress(console: Console, description: str, *, enabled: bool) -> Iterator[P
 
     The bar is transient: it disappears when the work is done, leaving only the report.
     """
+    from rich.progress import (
+        BarColumn,
+        MofNCompleteColumn,
+        Progress,
+        SpinnerColumn,
+        TextColumn,
+        TimeElapsedColumn,
+    )
+
     bar = Progress(
         SpinnerColumn(),
         TextColumn("{task.description}"),
@@ -199,24 +219,40 @@ def progress(console: Console, description: str, *, enabled: bool) -> Iterator[P
         yield ProgressTracker(bar, task)
 
 
+_ABOUT_REPOSITORY = re.compile(r"^repository (?P<name>\S+): (?P<reason>.*)$")
+
+
 def print_unchecked(console: Console, outcome: Outcome) -> None:
+    """One line per registry that could not be checked, each reason named once.
+
+    The same failure of several repositories (one answer per repository) is one reason with
+    the repositories listed, not a repetition per repository.
+    """
     for registry in outcome.unchecked_registries:
-        reasons = dict.fromkeys(
-            f"{u.check}: {u.reason}" for u in outcome.unchecked if u.registry == registry
-        )
-        console.print(
-            Text(f"Could not check {registry}: " + "; ".join(reasons), style="yellow"),
-        )
+        grouped: dict[tuple[str, str], list[str]] = {}
+        for u in outcome.unchecked:
+            if u.registry != registry:
+                continue
+            match = _ABOUT_REPOSITORY.match(u.reason)
+            reason, subject = (match["reason"], match["name"]) if match else (u.reason, "")
+            grouped.setdefault((u.check, reason), []).append(subject)
+        reasons = [
+            f"{check} ({', '.join(dict.fromkeys(s for s in subjects if s))}): {reason}"
+            if any(subjects)
+            else f"{check}: {reason}"
+            for (check, reason), subjects in grouped.items()
+        ]
+        console.print(cell(f"Could not check {registry}: " + "; ".join(reasons), "yellow"))
 
 
 def print_summary(console: Console, outcome: Outcome, *, ok_message: str) -> None:
     """The closing lines: problems, unchecked registries (always named), or all good."""
     if outcome.problems:
         noun = "problem" if outcome.problems == 1 else "problems"
-        console.print(Text(f"{outcome.problems} {noun} found.", style="bold red"))
+        console.print(cell(f"{outcome.problems} {noun} found.", "bold red"))
     print_unchecked(console, outcome)
     if not outcome.problems and not outcome.unchecked:
-        console.print(Text(ok_message, style="green"))
+        console.print(cell(ok_message, "green"))
 
 
 # ---------------------------------------------------------------------------------------------

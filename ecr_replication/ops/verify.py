@@ -25,10 +25,10 @@ from __future__ import annotations
 import argparse
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from botocore.exceptions import ClientError
-from rich.console import Console
+if TYPE_CHECKING:
+    from rich.console import Console
 
 from ..errors import UsageError
 from ..model import Registry, SourceRegistry
@@ -36,6 +36,7 @@ from . import report
 from .aws import (
     AccessError,
     RegistryAccess,
+    access_for,
     describe_failure,
     error_code,
     guarded,
@@ -196,7 +197,7 @@ def _tags_or_missing(
         with guarded(f"repository {repository}"):
             try:
                 return tag_digests(list_images(client, registry, repository))
-            except ClientError as error:
+            except Exception as error:  # a ClientError's code decides; anything else re-raises
                 if error_code(error) != "RepositoryNotFoundException":
                     raise
                 return None
@@ -446,7 +447,7 @@ def _short_digest(digest: str) -> str:
 
 def detail_lines(result: RepositoryResult) -> list[str]:
     if result.status == "unchecked":
-        return [result.reason or ""]
+        return ["could not be read (the reason is below the table)"]
     if result.missing_repository:
         noun = "tag" if result.source_tags == 1 else "tags"
         return [f"repository missing in the destination ({result.source_tags} {noun} to replicate)"]
@@ -467,6 +468,11 @@ def detail_lines(result: RepositoryResult) -> list[str]:
 
 
 def render(console: Console, verified: VerifyReport) -> None:
+    """The results table; nothing when there is no result (the summary says why)."""
+    if not verified.results:
+        if not verified.unchecked:
+            console.print(report.cell("No source repository matches the replication rules."))
+        return
     table = report.new_table(
         "Verify: is every source tag in every destination with the same digest?",
         ["Source", "Repository", "Destination", "Tags", "Status", "Details"],
@@ -481,8 +487,6 @@ def render(console: Console, verified: VerifyReport) -> None:
             report.cell("\n".join(detail_lines(r))),
         )
     console.print(table)
-    if not verified.results:
-        console.print(report.cell("No source repository matches the replication rules."))
 
 
 def add_arguments(parser: argparse.ArgumentParser) -> None:
@@ -497,7 +501,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
 
 def run(args: argparse.Namespace) -> int:
     topology = load_topology(args.config)
-    access = RegistryAccess(topology, assume_role=args.assume_role, role_name=args.role_name)
+    access = access_for(topology, args)
     console = report.make_console()
     with report.progress(console, "Comparing repositories", enabled=not args.json) as tracker:
         verified = verify(access, repository=args.repository, tracker=tracker)

@@ -135,7 +135,7 @@ def test_build_app_with_an_invalid_topology_creates_no_stack() -> None:
 @pytest.fixture(scope="module")
 def cdk_synth(repo_root: Path, tmp_path_factory: pytest.TempPathFactory) -> Any:
     out = tmp_path_factory.mktemp("cdk.out")
-    result = run(["cdk", "synth", "--no-notices", "-o", str(out)], repo_root)
+    result = run(["cdk", "synth", "--no-notices", "--strict", "-o", str(out)], repo_root)
     return result, out
 
 
@@ -158,6 +158,86 @@ def test_cdk_synth_prints_no_deprecation_or_node_end_of_life_warning(cdk_synth: 
     output = (result.stdout + result.stderr).lower()
     assert "deprecated" not in output
     assert "end-of-life" not in output
+
+
+@pytest.mark.e2e
+def test_cdk_synth_strict_of_the_default_app_is_quiet(cdk_synth: Any) -> None:
+    # --strict fails on any warning: the embedded default is the recommended set-up. No stray
+    # jsii kernel location, no feature-flag notice (cdk.json carries the recommended flags).
+    result, _ = cdk_synth
+    assert result.returncode == 0, result.stderr
+    assert "warning" not in result.stderr.lower()
+    assert "program.js" not in result.stderr
+    assert "feature flags" not in result.stderr
+
+
+CLASSIC = {
+    "sources": [
+        {
+            "account": "555444333222",
+            "region": "us-east-1",
+            "rules": [
+                {
+                    "repositoryPrefixes": ["prod/"],
+                    "destinations": [{"account": "123456789012", "region": "eu-west-1"}],
+                }
+            ],
+        }
+    ]
+}
+
+
+@pytest.mark.e2e
+def test_a_warning_fails_strict_synth_until_acknowledged_in_the_context(
+    repo_root: Path, tmp_path: Path
+) -> None:
+    command = [
+        "cdk",
+        "synth",
+        "--no-notices",
+        "--strict",
+        "-c",
+        f"ecrReplication={json.dumps(CLASSIC)}",
+    ]
+    warned = run([*command, "-o", str(tmp_path / "warned")], repo_root)
+    assert warned.returncode == 1
+    assert "Acknowledge with 'Annotation::ecr-replication:roleTrustsWholeAccount'" in warned.stderr
+    assert "program.js" not in warned.stderr
+    acknowledged = run(
+        [
+            *command,
+            "-c",
+            'ecrReplication:acknowledge=["ecr-replication:roleTrustsWholeAccount"]',
+            "-o",
+            str(tmp_path / "acknowledged"),
+        ],
+        repo_root,
+    )
+    assert acknowledged.returncode == 0, acknowledged.stderr
+
+
+@pytest.mark.e2e
+def test_json_over_several_lines_in_c_is_caught_with_a_hint(
+    repo_root: Path, tmp_path: Path
+) -> None:
+    result = run(
+        [
+            "cdk",
+            "synth",
+            "--no-notices",
+            "-o",
+            str(tmp_path),
+            "-c",
+            "ecrReplication=" + json.dumps(CLASSIC, indent=2),
+        ],
+        repo_root,
+    )
+    assert result.returncode == 1
+    assert (
+        "ecrReplication: is not valid JSON: Expecting property name enclosed in double quotes at "
+        "line 1 column 2 (the value is only '{': the CDK CLI keeps only the first line of a -c "
+        "value, so give the JSON on one line)"
+    ) in result.stderr
 
 
 @pytest.mark.e2e
@@ -233,3 +313,64 @@ def test_app_py_with_a_context_that_is_not_json_exits_2_without_a_traceback(
     assert result.returncode == 2
     assert "is not valid JSON" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+# ---------------------------------------------------------------------------------------------
+# Warnings: acknowledged from context, recorded without a stack trace
+
+
+def test_warnings_listed_in_the_context_are_acknowledged_in_every_stack() -> None:
+    from aws_cdk.assertions import Annotations, Match
+
+    app = App(
+        context={
+            "ecrReplication": CLASSIC,
+            "ecrReplication:acknowledge": ["Annotation::ecr-replication:roleTrustsWholeAccount"],
+        }
+    )
+    stacks = build_app(app)
+    for stack in stacks.destinations.values():
+        Annotations.from_stack(stack).has_no_warning("*", Match.any_value())
+
+
+def test_an_unknown_warning_id_in_the_context_is_refused_with_the_known_ones() -> None:
+    app = App(context={"ecrReplication": CLASSIC, "ecrReplication:acknowledge": "roleTrusts"})
+    with pytest.raises(
+        ReplicationConfigError,
+        match=r"^ecrReplication:acknowledge\[0\]: 'roleTrusts' is not a warning of "
+        r"ecr-replication; known: ecr-replication:unfilteredCrossAccountRule, ",
+    ):
+        build_app(app)
+
+
+def test_the_librarys_warnings_carry_no_stack_trace() -> None:
+    from aws_cdk.assertions import Annotations, Match
+
+    stacks = build_app(App(context={"ecrReplication": CLASSIC}))
+    (stack,) = stacks.destinations.values()
+    (warning,) = Annotations.from_stack(stack).find_warning("*", Match.any_value())
+    assert "roleTrustsWholeAccount" in str(warning.entry.data)
+    assert not warning.entry.trace
+
+
+def test_cdk_json_carries_the_feature_flags_a_new_app_of_the_pinned_cdk_gets(
+    repo_root: Path,
+) -> None:
+    recommended = json.loads(
+        (
+            repo_root / "node_modules/aws-cdk/lib/init-templates/.recommended-feature-flags.json"
+        ).read_text()
+    )
+    context = json.loads((repo_root / "cdk.json").read_text())["context"]
+    flags = {k: v for k, v in context.items() if k.startswith("@aws-cdk")}
+    assert flags == recommended, "upgrade: copy the CLI's recommended flags into cdk.json"
+
+
+def test_a_truncated_multi_line_context_value_gets_a_hint() -> None:
+    from ecr_replication.model import topology_from_context
+
+    with pytest.raises(ReplicationConfigError, match=r"give the JSON on one line\)$"):
+        topology_from_context("{")
+    with pytest.raises(ReplicationConfigError) as info:
+        topology_from_context('{"sources": [}')
+    assert "one line" not in str(info.value), "a JSON mistake that is not a cut line gets no hint"

@@ -225,6 +225,7 @@ class ClientStubs:
         *,
         expected_params: dict[str, Any] | None = None,
         region: str | None = None,
+        http_status_code: int = 400,
     ) -> None:
         """Answer ``method`` with an error ``code``.
 
@@ -237,6 +238,7 @@ class ClientStubs:
                 (method,),
                 {
                     "service_error_code": code,
+                    "http_status_code": http_status_code,
                     "service_message": message,
                     "expected_params": expected_params,
                 },

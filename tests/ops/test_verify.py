@@ -272,7 +272,7 @@ def test_access_denied_on_one_destination_leaves_it_unchecked_while_others_are_c
 
     assert result.code == 3
     assert (
-        "Could not check 111111111111/eu-west-1: list images: repository prod/api: access denied"
+        "Could not check 111111111111/eu-west-1: list images (prod/api): access denied"
         in result.out
     )
     assert "problem" not in result.out

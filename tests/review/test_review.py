@@ -185,7 +185,7 @@ def test_role_trust_written_with_the_partition_pseudo_parameter_is_shown_as_an_a
     assemblies: dict[str, Path],
 ) -> None:
     # The CDK writes AccountPrincipal as Fn::Join with Ref AWS::Partition.
-    (role,) = destination(report(assemblies["default"]), DEST)["roles"]
+    (role,) = destination(report(assemblies["classic"]), DEST)["roles"]
     assert role["trustedBy"] == [{"principal": f"arn:aws:iam::{SOURCE}:root", "conditions": []}]
     assert role["permissions"][0] == {
         "effect": "Allow",
@@ -259,10 +259,17 @@ def test_default_repository_template_is_immutable_and_aes256_in_the_markdown(
 # Warnings
 
 
-def test_default_app_warns_that_the_role_trusts_the_whole_source_account(
+def test_a_role_trusting_the_whole_source_account_is_warned_about(
     assemblies: dict[str, Path],
 ) -> None:
-    assert warning_codes(report(assemblies["default"])) == [("role-trusts-whole-account", DEST)]
+    assert warning_codes(report(assemblies["classic"])) == [("role-trusts-whole-account", DEST)]
+
+
+def test_the_default_app_is_the_recommended_set_up_and_warns_about_nothing(
+    assemblies: dict[str, Path],
+) -> None:
+    document = report(assemblies["default"])
+    assert (document["warnings"], document["cdkWarnings"]) == ([], [])
 
 
 def test_unfiltered_cross_account_rule_is_warned_about_on_both_sides(
@@ -292,7 +299,7 @@ def test_same_account_prefixed_fan_out_warns_only_about_role_trust(
 def test_cdk_warnings_are_read_from_the_assembly_metadata_with_their_ack_id(
     assemblies: dict[str, Path],
 ) -> None:
-    (warning,) = report(assemblies["default"])["cdkWarnings"]
+    (warning,) = report(assemblies["classic"])["cdkWarnings"]
     assert warning["stack"] == f"EcrReplicationDestination-{DESTINATION}-eu-west-1"
     assert warning["path"] == f"/EcrReplicationDestination-{DESTINATION}-eu-west-1/DestinationRole"
     assert warning["ack"] == "ecr-replication:roleTrustsWholeAccount"
@@ -530,7 +537,7 @@ def test_template_values_of_unexpected_types_are_read_as_absent_without_a_traceb
 
 
 def test_baseline_lists_the_grants_a_second_source_adds(assemblies: dict[str, Path]) -> None:
-    document = report(assemblies["two_sources_one_destination"], assemblies["default"])
+    document = report(assemblies["two_sources_one_destination"], assemblies["classic"])
     assert document["baseline"]["removed"] == []
     assert [(a["kind"], a["principal"], a["scope"]) for a in document["baseline"]["added"]] == [
         (
@@ -548,7 +555,7 @@ def test_baseline_markdown_says_who_may_now_replicate_into_which_registry(
     assemblies: dict[str, Path],
 ) -> None:
     markdown = review_markdown(
-        review_assembly(assemblies["two_sources_one_destination"], assemblies["default"])
+        review_assembly(assemblies["two_sources_one_destination"], assemblies["classic"])
     )
     section = markdown.split("## Changes since the baseline\n", 1)[1].split("\n## ", 1)[0]
     assert section.strip().splitlines() == [
@@ -566,11 +573,11 @@ def test_baseline_markdown_says_who_may_now_replicate_into_which_registry(
 def test_baseline_in_the_other_direction_lists_the_same_grants_as_removed(
     assemblies: dict[str, Path],
 ) -> None:
-    forward = report(assemblies["two_sources_one_destination"], assemblies["default"])
-    backward = report(assemblies["default"], assemblies["two_sources_one_destination"])
+    forward = report(assemblies["two_sources_one_destination"], assemblies["classic"])
+    backward = report(assemblies["classic"], assemblies["two_sources_one_destination"])
     assert backward["baseline"] == {"added": [], "removed": forward["baseline"]["added"]}
     markdown = review_markdown(
-        review_assembly(assemblies["default"], assemblies["two_sources_one_destination"])
+        review_assembly(assemblies["classic"], assemblies["two_sources_one_destination"])
     )
     assert f"- account {SECOND_SOURCE} may no longer replicate `*` into registry {DEST}" in markdown
 
@@ -578,7 +585,7 @@ def test_baseline_in_the_other_direction_lists_the_same_grants_as_removed(
 def test_baseline_of_conditioned_trust_shows_the_conditions_of_the_new_principal(
     assemblies: dict[str, Path],
 ) -> None:
-    document = report(assemblies["every_destination_option"], assemblies["default"])
+    document = report(assemblies["every_destination_option"], assemblies["classic"])
     added = {(a["kind"], a["principal"]): a for a in document["baseline"]["added"]}
     trust = added[("assume-role", f"arn:aws:iam::{SOURCE}:role/ci-deployer")]
     assert trust["conditions"] == [
