@@ -163,3 +163,20 @@ def test_stack_snapshots_carry_nothing_the_cdk_synthesizer_adds() -> None:
     for path in stack_snapshots:
         text = path.read_text()
         assert "BootstrapVersion" not in text, path
+
+
+def test_help_and_dir_of_the_package_list_the_constructs_while_import_stays_light() -> None:
+    script = (
+        "import sys, pydoc, ecr_replication\n"
+        "light = not any(m.split('.')[0] == 'aws_cdk' for m in sys.modules)\n"
+        "names = dir(ecr_replication)\n"
+        "text = pydoc.render_doc(ecr_replication)\n"
+        "wanted = ['SourceRegistryReplication', 'DestinationRegistryPolicy',\n"
+        "          'ReplicationDestinationRole', 'ReplicationRepositoryTemplate',\n"
+        "          'ReplicationBackfillOnDeploy', 'add_replication_stacks', 'enable_nag']\n"
+        "print(light, all(n in names for n in wanted), all(n in text for n in wanted))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    assert result.stdout.split() == ["True", "True", "True"]
