@@ -47,6 +47,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "ecr_replication.ops.backfill",
         "replicate images that existed before replication was configured",
     ),
+    "import": (
+        "ecr_replication.ops.adopt",
+        "write the topology of registries that already replicate, to adopt them",
+    ),
 }
 
 

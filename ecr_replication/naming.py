@@ -67,6 +67,11 @@ def repository_arn(partition: str, region: str, account: str, pattern: str) -> s
     return f"arn:{partition}:ecr:{region}:{account}:repository/{pattern}"
 
 
+def stack_arn(partition: str, region: str, account: str, name: str) -> str:
+    """Every version of a CloudFormation stack of this name (``.../stack/NAME/*``)."""
+    return f"arn:{partition}:cloudformation:{region}:{account}:stack/{name}/*"
+
+
 def destination_role_arn(registry: RegistryLike, name: str | None = None) -> str:
     """The destination role of a registry (``name`` default: :func:`destination_role_name`)."""
     return role_arn(

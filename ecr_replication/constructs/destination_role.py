@@ -20,7 +20,12 @@ from ..model.policies import (
     trust_statement,
 )
 from ..model.values import Grant, Registry, RoleSettings, union_prefixes
-from ..naming import account_root_arn, destination_role_arn, destination_role_name
+from ..naming import (
+    account_root_arn,
+    destination_role_arn,
+    destination_role_name,
+    destination_stack_name,
+)
 from .nag import acknowledge_wildcard_resources
 from .support import at_synthesis, claim_role_name, lazy, overrides, stack_environment
 from .warnings import WARNING_ROLE_TRUSTS_WHOLE_ACCOUNT, quiet_stack_traces, warn
@@ -31,6 +36,8 @@ WILDCARD_REASONS = {
     "ReadRegistrySettings": "ec2:DescribeRegions, ecr:DescribeRepositoryCreationTemplates and "
     "ecr:GetRegistryPolicy have no resource type in IAM; '*' is the only Resource IAM accepts "
     "for them",
+    "ReadDestinationStack": "a stack ARN ends in the id CloudFormation gives each stack "
+    "version, unknown before the stack exists; the name is fixed",
 }
 """Why each of the role's own statements needs a wildcard resource, by statement id."""
 
@@ -217,6 +224,7 @@ class ReplicationDestinationRole(Construct):
             region=env.region,
             account=env.account,
             prefixes=union_prefixes(g.repository_prefixes for g in self.grants),
+            stack_name=destination_stack_name(env),
         )
 
     def _at_synthesis(self) -> list[str]:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
 from aws_cdk import Stack
@@ -24,6 +24,9 @@ from .support import at_synthesis, claim_registry, lazy, overrides, stack_enviro
 if TYPE_CHECKING:
     from .source import SourceRegistryReplication
 
+KEPT_STATEMENTS_METADATA = "ecr-replication:keptStatements"
+"""Resource metadata: the Sids of the statements kept verbatim (read by the review)."""
+
 
 class DestinationRegistryPolicy(Construct):
     """The destination registry's one ``AWS::ECR::RegistryPolicy``: what makes replication work.
@@ -40,6 +43,11 @@ class DestinationRegistryPolicy(Construct):
         Default: none (add them later; at least one by synthesis time).
     :param allow_create_repository: let replication create missing repositories.
         Default: True (without it, each repository must already exist in the destination).
+    :param additional_statements: IAM statements kept verbatim beside the generated grants
+        (a deploy replaces the whole registry policy: what is neither generated nor kept is
+        removed). Each needs a Sid, distinct from the generated ones; only the registry-policy
+        actions ``ecr:ReplicateImage``, ``ecr:CreateRepository`` and
+        ``ecr:BatchImportUpstreamImage``. Default: none.
 
     Extension point: override :meth:`grant_statement` (one statement per grant) or
     :meth:`statements` (the whole list); both run at synthesis and return plain statements.
@@ -54,12 +62,14 @@ class DestinationRegistryPolicy(Construct):
         *,
         grants: Sequence[Grant] = (),
         allow_create_repository: bool = True,
+        additional_statements: Sequence[Mapping[str, Any]] = (),
     ) -> None:
         super().__init__(scope, construct_id)
         self._environment = stack_environment(scope)
         checks = FieldChecks()
         given = checks.sequence("grants", grants, Grant, "a list of Grant", item_name="a Grant")
         checks.boolean("allow_create_repository", allow_create_repository)
+        self._kept = checks.statements("additional_statements", additional_statements)
         if checks.problems:
             raise ReplicationConfigError(p.under(self.node.path) for p in checks.problems)
         claim_registry(self, "a registry policy")
@@ -80,8 +90,11 @@ class DestinationRegistryPolicy(Construct):
             if self._rendered_later
             else self._checked_document(),
         )
-        if self._rendered_later or not self._grants:
+        if self._rendered_later or not (self._grants or self._kept):
             self._check_at_synthesis()
+        if self._kept:
+            # Read by `ecr-replication review`, which lists these apart from the grants.
+            self.resource.add_metadata(KEPT_STATEMENTS_METADATA, [s["Sid"] for s in self._kept])
 
     @property
     def grants(self) -> tuple[Grant, ...]:
@@ -101,9 +114,21 @@ class DestinationRegistryPolicy(Construct):
     def _checked_document(self) -> dict[str, Any]:
         """The document now, refused at once if it is over ECR's size limit."""
         document = self.policy_document
-        if (problem := self._size_problem(document)) is not None:
+        problem = self._size_problem(document) or self._sid_problem(document)
+        if problem is not None:
             raise ReplicationConfigError([Problem(self.node.path, problem)])
         return document
+
+    @staticmethod
+    def _sid_problem(document: dict[str, Any]) -> str | None:
+        sids = [s.get("Sid") for s in document["Statement"] if s.get("Sid")]
+        twice = sorted({str(sid) for sid in sids if sids.count(sid) > 1})
+        if twice:
+            return (
+                f"Sid {', '.join(map(repr, twice))} is used twice in the registry policy; a kept "
+                "statement needs a Sid of its own"
+            )
+        return None
 
     def _check_at_synthesis(self) -> None:
         if not self._checked_at_synthesis:
@@ -179,9 +204,16 @@ class DestinationRegistryPolicy(Construct):
         """The registry policy as a JSON-ready dictionary."""
         return policy_document(self.statements())
 
+    @property
+    def additional_statements(self) -> tuple[dict[str, Any], ...]:
+        return self._kept
+
     def statements(self) -> list[Statement]:
-        """Every statement of the policy. Overridable; runs at synthesis."""
-        return [self.grant_statement(grant) for grant in self.grants]
+        """Every statement of the policy: a grant per source, then the kept statements.
+
+        Overridable; runs at synthesis.
+        """
+        return [*(self.grant_statement(grant) for grant in self.grants), *map(dict, self._kept)]
 
     def grant_statement(self, grant: Grant) -> Statement:
         """The statement of one source. Overridable; runs at synthesis."""
@@ -202,9 +234,10 @@ class DestinationRegistryPolicy(Construct):
             for r in self._replications
             if here is not None and not any(here in rule.destinations for rule in r.rules)
         ]
-        if not self.grants:
+        if not (self.grants or self._kept):
             return [*problems, f"{self.node.path}: a registry policy needs at least one grant"]
-        if (problem := self._size_problem(self.policy_document)) is not None:
+        document = self.policy_document
+        if (problem := self._size_problem(document) or self._sid_problem(document)) is not None:
             problems.append(f"{self.node.path}: {problem}")
         return problems
 

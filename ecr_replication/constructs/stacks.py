@@ -101,6 +101,7 @@ class DestinationReplicationStack(Stack):
                 "RegistryPolicy",
                 grants=grants,
                 allow_create_repository=settings.allow_create_repository,
+                additional_statements=settings.additional_policy_statements,
             )
             if destination.needs_registry_policy
             else None

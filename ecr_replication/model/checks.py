@@ -9,6 +9,8 @@ user and a ``cdk.json`` user read the same messages.
 
 from __future__ import annotations
 
+import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
@@ -151,8 +153,146 @@ class FieldChecks(ProblemCollector):
                 good = False
         return tuple(sorted(pairs)) if good else ()
 
+    def statements(self, path: str, value: object) -> tuple[dict[str, Any], ...]:
+        """Hand-written registry policy statements: each valid, Sids unique; stored as plain
+        JSON data (a deep copy)."""
+        if value is None:
+            return ()
+        if not is_list_like(value):
+            self.add(path, f"{describe_value(value)} must be a list of IAM statements")
+            return ()
+        items = list(cast(Sequence[Any], value))
+        before = len(self.problems)
+        seen: dict[str, int] = {}
+        for index, statement in enumerate(items):
+            for field, message in registry_statement_problems(statement):
+                self.add(f"{path}[{index}]{'.' + field if field else ''}", message)
+            sid = statement.get("Sid") if isinstance(statement, Mapping) else None
+            if isinstance(sid, str):
+                if sid in seen:
+                    self.add(
+                        f"{path}[{index}].Sid",
+                        f"{sid!r} is already the Sid of {path}[{seen[sid]}]; Sids must be unique",
+                    )
+                seen.setdefault(sid, index)
+        if len(self.problems) > before:
+            return ()
+        try:
+            return tuple(json.loads(json.dumps(s)) for s in items)
+        except (TypeError, ValueError):
+            self.add(path, "must hold JSON data only (strings, lists, objects)")
+            return ()
+
     def instance(self, path: str, value: object, kind: type, what: str) -> bool:
         if isinstance(value, kind):
             return True
         self.add(path, f"{describe_value(value)} must be {what}")
         return False
+
+
+# ---------------------------------------------------------------------------------------------
+# Registry policy statements written by hand (kept beside the generated grants)
+
+REGISTRY_POLICY_ACTIONS = (
+    "ecr:BatchImportUpstreamImage",
+    "ecr:CreateRepository",
+    "ecr:ReplicateImage",
+)
+"""The only actions ECR accepts in a registry policy."""
+STATEMENT_KEYS = ("Sid", "Effect", "Principal", "Action", "NotAction", "Resource", "Condition")
+_SID = re.compile(r"^[A-Za-z0-9]{1,100}$")
+
+
+def _string_or_strings(value: object) -> list[str] | None:
+    if isinstance(value, str):
+        return [value]
+    if is_list_like(value):
+        items = list(cast(Sequence[Any], value))
+        if items and all(isinstance(v, str) for v in items):
+            return [str(v) for v in items]
+    return None
+
+
+def registry_statement_problems(statement: object) -> list[tuple[str, str]]:
+    """``(field, message)`` for each problem of one hand-written registry policy statement."""
+    if not isinstance(statement, Mapping):
+        return [("", f"{describe_value(statement)} must be an IAM statement object")]
+    problems: list[tuple[str, str]] = []
+    for key in statement:
+        if key not in STATEMENT_KEYS:
+            problems.append(
+                (str(key), f"unknown key; allowed keys here are {', '.join(STATEMENT_KEYS)}")
+            )
+    sid = statement.get("Sid")
+    if not (isinstance(sid, str) and _SID.match(sid)):
+        problems.append(
+            (
+                "Sid",
+                f"{describe_value(sid)} must be 1 to 100 letters and digits (a kept "
+                "statement is named by its Sid in every report)",
+            )
+        )
+    if statement.get("Effect") not in ("Allow", "Deny"):
+        problems.append(
+            ("Effect", f"{describe_value(statement.get('Effect'))} must be Allow or Deny")
+        )
+    if ("Action" in statement) == ("NotAction" in statement):
+        problems.append(("Action", "give exactly one of Action and NotAction"))
+    for key in ("Action", "NotAction"):
+        if key not in statement:
+            continue
+        actions = _string_or_strings(statement[key])
+        if actions is None:
+            problems.append(
+                (key, f"{describe_value(statement[key])} must be a string or a list of strings")
+            )
+            continue
+        allowed = {a.lower() for a in REGISTRY_POLICY_ACTIONS}
+        for index, action in enumerate(actions):
+            if action.lower() not in allowed:
+                problems.append(
+                    (
+                        f"{key}[{index}]" if is_list_like(statement[key]) else key,
+                        f"{action!r} is not allowed in a registry policy; ECR accepts only "
+                        f"{', '.join(REGISTRY_POLICY_ACTIONS)}",
+                    )
+                )
+    principal = statement.get("Principal")
+    if not (
+        principal == "*"
+        or (
+            isinstance(principal, Mapping)
+            and principal
+            and all(k in ("AWS", "Service") and _string_or_strings(v) for k, v in principal.items())
+        )
+    ):
+        problems.append(
+            (
+                "Principal",
+                f'{describe_value(principal)} must be "*" or an object of AWS or Service principals',
+            )
+        )
+    resources = _string_or_strings(statement.get("Resource"))
+    if resources is None:
+        problems.append(
+            (
+                "Resource",
+                f"{describe_value(statement.get('Resource'))} must be a string or a list of strings",
+            )
+        )
+    else:
+        for index, resource in enumerate(resources):
+            if resource != "*" and not (resource.startswith("arn:") and ":ecr:" in resource):
+                problems.append(
+                    (
+                        f"Resource[{index}]"
+                        if is_list_like(statement.get("Resource"))
+                        else "Resource",
+                        f"{resource!r} is not '*' or an ECR repository ARN",
+                    )
+                )
+    if "Condition" in statement and not isinstance(statement["Condition"], Mapping):
+        problems.append(
+            ("Condition", f"{describe_value(statement['Condition'])} must be an object")
+        )
+    return problems

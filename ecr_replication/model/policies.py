@@ -17,7 +17,7 @@ import re
 from collections.abc import Sequence
 from typing import Any
 
-from ..naming import account_arn, account_root_arn, repository_arn
+from ..naming import account_arn, account_root_arn, repository_arn, stack_arn
 from .values import DestinationRegistry, Grant, RepositoryTemplateSettings, repository_patterns
 
 PolicyDocument = dict[str, Any]
@@ -89,7 +89,7 @@ def replication_grant_statement(
     }
 
 
-def registry_policy_statements(destination: DestinationRegistry) -> list[Statement]:
+def generated_statements(destination: DestinationRegistry) -> list[Statement]:
     """The generated statements of a destination's registry policy: one per source account."""
     registry = destination.registry
     return [
@@ -102,6 +102,13 @@ def registry_policy_statements(destination: DestinationRegistry) -> list[Stateme
         )
         for grant in destination.cross_account_grants
     ]
+
+
+def registry_policy_statements(destination: DestinationRegistry) -> list[Statement]:
+    """Every statement of a destination's registry policy: the generated grants, then the
+    statements kept verbatim (``additionalPolicyStatements``)."""
+    kept = [dict(s) for s in destination.settings.additional_policy_statements]
+    return [*generated_statements(destination), *kept]
 
 
 def registry_policy_document(destination: DestinationRegistry) -> PolicyDocument:
@@ -191,10 +198,12 @@ DESTINATION_REGISTRY_READ_ACTIONS = (
 """What they call on the destination registry: these actions have no resource type in IAM."""
 REGION_OPT_IN_ACTIONS = ("account:GetRegionOptStatus",)
 """Scoped to the ``account`` resource of the registry's own account."""
+STACK_READ_ACTIONS = ("cloudformation:DescribeStackResources",)
+"""Which repository creation templates the destination stack owns (``preflight``)."""
 
 
 def destination_role_permission_statements(
-    *, partition: str, region: str, account: str, prefixes: Sequence[str]
+    *, partition: str, region: str, account: str, prefixes: Sequence[str], stack_name: str
 ) -> list[Statement]:
     """The destination role's permissions: read-only, exactly what the operations commands call.
 
@@ -222,5 +231,11 @@ def destination_role_permission_statements(
             "Effect": "Allow",
             "Action": one_or_many(REGION_OPT_IN_ACTIONS),
             "Resource": account_arn(partition, account),
+        },
+        {
+            "Sid": "ReadDestinationStack",
+            "Effect": "Allow",
+            "Action": one_or_many(STACK_READ_ACTIONS),
+            "Resource": stack_arn(partition, region, account, stack_name),
         },
     ]

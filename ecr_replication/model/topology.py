@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from ..errors import Problem
 from .checks import FieldChecks
 from .limits import KMS_KEY_ARN_PATTERN, MAX_REGISTRY_POLICY_CHARS
-from .policies import registry_policy_size
+from .policies import generated_statements, registry_policy_size
 from .values import (
     DestinationOverride,
     DestinationRegistry,
@@ -69,6 +69,14 @@ class ReplicationTopology:
         object.__setattr__(self, "destination_overrides", overrides)
         if not sources and not checks.problems:
             checks.add("sources", "[] must list at least one source registry")
+        if isinstance(self.destination_defaults, DestinationSettings) and (
+            self.destination_defaults.additional_policy_statements
+        ):
+            checks.add(
+                "destinationDefaults.additionalPolicyStatements",
+                "is kept in one registry's policy, verbatim: give the statements per registry "
+                "under destinationRegistries",
+            )
         # Whole-topology checks need every part valid: they would only repeat a part's problem.
         checks.raise_if_any()
         first_seen: dict[Registry, int] = {}
@@ -116,6 +124,14 @@ class ReplicationTopology:
                     f"destination {registry.key}; ECR needs a key in the repository's region "
                     "(set it per registry under destinationRegistries)",
                 )
+            generated = {str(st.get("Sid")) for st in generated_statements(destination)}
+            for index, kept in enumerate(destination.settings.additional_policy_statements):
+                if kept.get("Sid") in generated:
+                    checks.add(
+                        f"{path}.additionalPolicyStatements[{index}].Sid",
+                        f"{kept['Sid']!r} is the Sid of a generated grant of {registry.key}; "
+                        "give the kept statement another Sid",
+                    )
             size = registry_policy_size(destination)
             if size > MAX_REGISTRY_POLICY_CHARS:
                 checks.add(

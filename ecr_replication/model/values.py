@@ -542,6 +542,10 @@ class DestinationSettings:
         registry policy grants ``ecr:CreateRepository``). Default: True.
     :param role: the destination role. Default: ``RoleSettings()``.
     :param repository_template: Default: ``RepositoryTemplateSettings()``.
+    :param additional_policy_statements: IAM statements kept verbatim in the registry policy
+        beside the generated grants (grants for sources managed elsewhere, pull-through cache
+        permissions): a deploy replaces the whole registry policy, so whatever is not generated
+        or kept is removed. Each needs a Sid. Default: none.
     """
 
     allow_create_repository: bool = True
@@ -549,10 +553,16 @@ class DestinationSettings:
     repository_template: RepositoryTemplateSettings = field(
         default_factory=RepositoryTemplateSettings
     )
+    additional_policy_statements: Sequence[Mapping[str, Any]] = ()
 
     def __post_init__(self) -> None:
         checks = FieldChecks()
         checks.boolean("allowCreateRepository", self.allow_create_repository)
+        _set(
+            self,
+            "additional_policy_statements",
+            checks.statements("additionalPolicyStatements", self.additional_policy_statements),
+        )
         checks.instance("role", self.role, RoleSettings, "a RoleSettings")
         checks.instance(
             "repositoryTemplate",
@@ -595,11 +605,11 @@ class DestinationRegistry:
 
     @property
     def needs_registry_policy(self) -> bool:
-        return bool(self.cross_account_grants)
+        return bool(self.cross_account_grants or self.settings.additional_policy_statements)
 
     @property
     def needs_role(self) -> bool:
-        return self.settings.role.enabled and self.needs_registry_policy
+        return self.settings.role.enabled and bool(self.cross_account_grants)
 
     @property
     def needs_template(self) -> bool:

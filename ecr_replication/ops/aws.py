@@ -64,6 +64,7 @@ if TYPE_CHECKING:
     from botocore.config import Config
     from botocore.loaders import Loader
     from mypy_boto3_account import AccountClient
+    from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ecr import ECRClient
     from mypy_boto3_ecr.type_defs import ImageDetailTypeDef, RepositoryTypeDef
@@ -338,13 +339,13 @@ class RegistryAccess:
 
     def __init__(
         self,
-        topology: ReplicationTopology,
+        topology: ReplicationTopology | None,
         *,
         assume_role: bool = True,
         role_name: str | None = None,
         session: boto3.session.Session | None = None,
     ) -> None:
-        self.topology = topology
+        self._topology = topology
         self.assume_role = assume_role
         self.role_name = role_name
         self._session = session or new_session()
@@ -354,9 +355,21 @@ class RegistryAccess:
         self._clients: dict[ClientKey, Any] = {}
         self._caller_account: str | None = None
         self._caller_failure: AccessError | None = None
-        self._destinations: dict[Registry, DestinationRegistry] = {
-            d.registry: d for d in topology.destination_registries()
-        }
+        self._destinations: dict[Registry, DestinationRegistry] = {}
+        if topology is not None:
+            self.use_topology(topology)
+
+    @property
+    def topology(self) -> ReplicationTopology:
+        if self._topology is None:
+            raise RuntimeError("no topology: read source registries only, or use_topology()")
+        return self._topology
+
+    def use_topology(self, topology: ReplicationTopology) -> None:
+        """Read destinations as ``topology`` sets them up (``import`` learns it as it reads)."""
+        with self._lock:
+            self._topology = topology
+            self._destinations = {d.registry: d for d in topology.destination_registries()}
 
     # -- identities --------------------------------------------------------------------------
 
@@ -404,7 +417,9 @@ class RegistryAccess:
                 ClientKey(service="sts", region=home_region(registry), identity=CALLER)
             )
             params: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": naming.SESSION_NAME}
-            external_id = self.topology.settings_for(registry).role.external_id
+            external_id = (
+                self._topology.settings_for(registry).role.external_id if self._topology else None
+            )
             if external_id:
                 params["ExternalId"] = external_id
             try:
@@ -486,6 +501,13 @@ class RegistryAccess:
         client: EC2Client = self.client("ec2", registry, side=side, region=region, own_account=True)
         return client
 
+    def cloudformation(self, registry: Registry, *, side: Side) -> CloudFormationClient:
+        """A CloudFormation client acting on the registry's account, in its region."""
+        client: CloudFormationClient = self.client(
+            "cloudformation", registry, side=side, own_account=True
+        )
+        return client
+
     def account(self, registry: Registry, *, side: Side, region: str) -> AccountClient:
         """An Account Management client acting on the registry's account."""
         client: AccountClient = self.client(
@@ -494,7 +516,7 @@ class RegistryAccess:
         return client
 
 
-def access_for(topology: ReplicationTopology, args: argparse.Namespace) -> RegistryAccess:
+def access_for(topology: ReplicationTopology | None, args: argparse.Namespace) -> RegistryAccess:
     """The access layer for a command's common arguments (``ops.config.add_common_arguments``)."""
     return RegistryAccess(
         topology,
@@ -534,6 +556,32 @@ def matching_repositories(access: RegistryAccess, source: SourceRegistry) -> lis
     with guarded():
         repositories = list_repositories(client, source.registry)
     return sorted(r["repositoryName"] for r in repositories if source.matches(r["repositoryName"]))
+
+
+def registry_policy_text(client: ECRClient) -> str | None:
+    """The registry's policy document as ECR stores it, or None when it has none.
+
+    Raises :class:`AccessError` when it cannot be read.
+    """
+    with guarded():
+        try:
+            return client.get_registry_policy()["policyText"]
+        except Exception as error:  # a ClientError's code decides; anything else re-raises
+            if error_code(error) != "RegistryPolicyNotFoundException":
+                raise
+            return None
+
+
+def list_repository_creation_templates(client: ECRClient) -> list[Any]:
+    """Every repository creation template of the registry (all pages).
+
+    Raises :class:`AccessError` when they cannot be read, or the endpoint lacks the API.
+    """
+    require_operation(client, "describe_repository_creation_templates")
+    with guarded():
+        return paginate(
+            client, "describe_repository_creation_templates", "repositoryCreationTemplates"
+        )
 
 
 def list_images(client: ECRClient, registry: Registry, repository: str) -> list[ImageDetailTypeDef]:

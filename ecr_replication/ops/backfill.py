@@ -58,8 +58,7 @@ if TYPE_CHECKING:
     from rich.progress import TaskID
 
 from ..errors import UsageError
-from ..model import Registry, SourceRegistry, region_partitions
-from ..model.limits import ACCOUNT_PATTERN
+from ..model import Registry, SourceRegistry
 from . import report
 from .aws import (
     AccessError,
@@ -72,7 +71,7 @@ from .aws import (
     list_repositories,
     run_concurrently,
 )
-from .config import add_common_arguments, load_topology
+from .config import add_common_arguments, load_topology, registry_argument
 
 COMMAND = "backfill"
 ACTIVE_STATES = ("PREPARING", "IN_PROGRESS")
@@ -205,16 +204,6 @@ class Backfill:
 
 # ---------------------------------------------------------------------------------------------
 # What to backfill
-
-
-def parse_destination(value: str) -> Registry:
-    """``--destination ACCOUNT/REGION``."""
-    account, _, region = value.partition("/")
-    if not ACCOUNT_PATTERN.match(account) or region not in region_partitions():
-        raise argparse.ArgumentTypeError(
-            f"{value!r} is not ACCOUNT/REGION, e.g. 123456789012/eu-west-1"
-        )
-    return Registry(account=account, region=region)
 
 
 def select_targets(sources: Sequence[SourceRegistry], only: Sequence[Registry]) -> list[Target]:
@@ -734,7 +723,7 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--destination",
         metavar="ACCOUNT/REGION",
-        type=parse_destination,
+        type=registry_argument,
         action="append",
         default=None,
         help="backfill only to this destination registry (repeatable; default: every "

@@ -22,8 +22,8 @@ import json
 from pathlib import Path
 
 from ..errors import Problem, ReplicationConfigError
-from ..model import CONTEXT_KEY, ReplicationTopology, parse_topology
-from ..model.limits import IAM_ROLE_NAME_PATTERN
+from ..model import CONTEXT_KEY, Registry, ReplicationTopology, parse_topology, region_partitions
+from ..model.limits import ACCOUNT_PATTERN, IAM_ROLE_NAME_PATTERN
 from ..naming import DESTINATION_ROLE_NAME_PREFIX
 
 DEFAULT_CONFIG = "cdk.json"
@@ -98,6 +98,16 @@ def _role_name(value: str) -> str:
     return value
 
 
+def registry_argument(value: str) -> Registry:
+    """An ``ACCOUNT/REGION`` argument, as a registry."""
+    account, _, region = value.partition("/")
+    if not ACCOUNT_PATTERN.match(account) or region not in region_partitions():
+        raise argparse.ArgumentTypeError(
+            f"{value!r} is not ACCOUNT/REGION, e.g. 123456789012/eu-west-1"
+        )
+    return Registry(account=account, region=region)
+
+
 def add_common_arguments(parser: argparse.ArgumentParser) -> None:
     """Add ``--config``, ``--json``, ``--profile``, ``--no-assume-role`` and ``--role-name``."""
     parser.add_argument(
@@ -112,6 +122,11 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
         action="store_true",
         help="print a machine-readable report (stable schema, see the documentation) on stdout",
     )
+    add_access_arguments(parser)
+
+
+def add_access_arguments(parser: argparse.ArgumentParser) -> None:
+    """Add how AWS is reached: ``--profile``, ``--no-assume-role`` and ``--role-name``."""
     parser.add_argument(
         "--profile",
         metavar="NAME",

@@ -48,7 +48,19 @@ if TYPE_CHECKING:
     from rich.console import Console
 
 from ..model import DestinationRegistry, Registry, SourceRegistry, iam
-from ..model.policies import CREATE_REPOSITORY_ACTIONS, REPLICATION_ACTIONS, repository_arns
+from ..model.adoption import (
+    describe_statement,
+    live_rules,
+    removed_statements,
+    stopped_replications,
+)
+from ..model.policies import (
+    CREATE_REPOSITORY_ACTIONS,
+    REPLICATION_ACTIONS,
+    registry_policy_statements,
+    repository_arns,
+)
+from ..naming import destination_stack_name
 from . import report
 from .aws import (
     AccessError,
@@ -58,7 +70,8 @@ from .aws import (
     error_code,
     guarded,
     home_region,
-    paginate,
+    list_repository_creation_templates,
+    registry_policy_text,
     require_operation,
     run_concurrently,
 )
@@ -180,21 +193,29 @@ def describe_rule(rule: RuleSignature) -> str:
 def replication_difference(
     desired: Sequence[RuleSignature], deployed: Sequence[RuleSignature]
 ) -> list[str]:
-    """``- missing: ...`` for desired rules not deployed, ``+ unexpected: ...`` for the others."""
+    """``- missing: ...`` for desired rules that are not deployed."""
     missing = Counter(desired) - Counter(deployed)
-    unexpected = Counter(deployed) - Counter(desired)
-    return [f"- missing: {describe_rule(r)}" for r in missing.elements()] + [
-        f"+ unexpected: {describe_rule(r)}" for r in unexpected.elements()
-    ]
+    return [f"- missing: {describe_rule(r)}" for r in missing.elements()]
 
 
 def check_replication_configuration(access: RegistryAccess, source: SourceRegistry) -> _Verdict:
     ecr = access.ecr(source.registry, side="source", own_account=True)
     with guarded():
         response = ecr.describe_registry()
-    deployed = deployed_rules(response.get("replicationConfiguration") or {})
+    configuration = response.get("replicationConfiguration") or {}
+    deployed = deployed_rules(configuration)
     desired = desired_rules(source)
-    difference = replication_difference(desired, deployed)
+    # What deploying the topology would stop: the live rules it does not reproduce.
+    stopped = stopped_replications(live_rules(configuration), source)
+    difference = [*replication_difference(desired, deployed), *stopped]
+    if stopped:
+        return _Verdict(
+            status="problem",
+            message="a deploy replaces the live replication configuration and stops "
+            "replication the topology lacks; add those rules to the topology first "
+            "(ecr-replication import writes them)",
+            details=tuple(difference),
+        )
     if not difference:
         count = len(desired)
         return _Verdict(
@@ -247,14 +268,10 @@ def check_registry_policy(access: RegistryAccess, destination: DestinationRegist
     if not destination.needs_registry_policy:
         return _Verdict(status="ok", message="no sources in other accounts: no policy needed")
     ecr = access.ecr(destination.registry, side="destination", own_account=True)
-    with guarded():
-        try:
-            text: str | None = ecr.get_registry_policy()["policyText"]
-        except Exception as error:  # a ClientError's code decides; anything else re-raises
-            if error_code(error) != "RegistryPolicyNotFoundException":
-                raise
-            text = None
+    text = registry_policy_text(ecr)
     if text is None:
+        if not destination.cross_account_grants:
+            return _Verdict(status="ok", message="no registry policy yet: the deploy adds it")
         return _Verdict(
             status="problem",
             message="no registry policy: no source account may replicate into this registry; "
@@ -267,13 +284,25 @@ def check_registry_policy(access: RegistryAccess, destination: DestinationRegist
         return _Verdict(status="problem", message="the registry policy is not valid JSON")
     if not isinstance(document, Mapping):
         return _Verdict(status="problem", message="the registry policy is not a JSON object")
-    missing = missing_grants(destination, document)
-    if missing:
-        return _Verdict(
-            status="problem",
-            message="the registry policy does not let every source replicate its prefixes",
-            details=tuple(missing),
+    removed = [
+        f"a deploy removes {describe_statement(st)}"
+        for st in removed_statements(
+            iam.statements_of(document), registry_policy_statements(destination)
         )
+    ]
+    missing = missing_grants(destination, document)
+    if removed or missing:
+        messages = []
+        if missing:
+            messages.append("the registry policy does not let every source replicate its prefixes")
+        if removed:
+            messages.append(
+                "a deploy replaces the whole registry policy and removes statements the topology "
+                "neither generates nor keeps: keep them under "
+                "destinationRegistries[].additionalPolicyStatements (ecr-replication import "
+                "writes them)"
+            )
+        return _Verdict(status="problem", message="; ".join(messages), details=(*missing, *removed))
     sources = len(destination.cross_account_grants)
     return _Verdict(
         status="ok",
@@ -285,17 +314,60 @@ def check_registry_policy(access: RegistryAccess, destination: DestinationRegist
 # Repository creation templates
 
 
+TEMPLATE_RESOURCE_TYPE = "AWS::ECR::RepositoryCreationTemplate"
+
+
+def stack_templates(access: RegistryAccess, registry: Registry) -> set[str] | None:
+    """The template prefixes the registry's destination stack owns; None without the stack.
+
+    ``cloudformation:DescribeStackResources`` of ``EcrReplicationDestination-<account>-<region>``
+    (a template's physical id is its prefix).
+    """
+    client = access.cloudformation(registry, side="destination")
+    with guarded():
+        try:
+            resources = client.describe_stack_resources(StackName=destination_stack_name(registry))[
+                "StackResources"
+            ]
+        except Exception as error:  # a ClientError's code decides; anything else re-raises
+            if error_code(error) != "ValidationError":  # the stack does not exist
+                raise
+            return None
+    return {
+        str(r.get("PhysicalResourceId"))
+        for r in resources
+        if r.get("ResourceType") == TEMPLATE_RESOURCE_TYPE
+    }
+
+
 def check_repository_templates(
     access: RegistryAccess, destination: DestinationRegistry
 ) -> _Verdict:
     ecr = access.ecr(destination.registry, side="destination", own_account=True)
-    require_operation(ecr, "describe_repository_creation_templates")
-    with guarded():
-        templates = paginate(
-            ecr, "describe_repository_creation_templates", "repositoryCreationTemplates"
-        )
+    templates = list_repository_creation_templates(ecr)
     by_prefix = {t.get("prefix"): t for t in templates}
     wanted_mutability = destination.settings.repository_template.tag_mutability
+    owned = (
+        stack_templates(access, destination.registry)
+        if any(prefix in by_prefix for prefix in destination.template_prefixes)
+        else set()
+    )
+    stack = destination_stack_name(destination.registry)
+    conflicts = [
+        f"template {prefix!r} exists outside {stack}: the deploy fails (template already exists)"
+        for prefix in destination.template_prefixes
+        if prefix in by_prefix and prefix not in (owned or set())
+    ]
+    if conflicts:
+        return _Verdict(
+            status="problem",
+            message="repository creation templates for the topology's prefixes already exist "
+            "and the destination stack does not own them. Way out: put their settings in the "
+            "topology (ecr-replication import writes them), delete the templates, then deploy; "
+            "or adopt them into the stack with cdk import where CloudFormation can import "
+            "AWS::ECR::RepositoryCreationTemplate (identifier: the prefix)",
+            details=tuple(conflicts),
+        )
     lines = []
     for prefix in destination.template_prefixes:
         template = by_prefix.get(prefix)

@@ -23,6 +23,7 @@ from .assembly import (
 from .report import (
     CdkWarning,
     DestinationInfo,
+    KeptStatement,
     Permission,
     RegistryGrant,
     RegistryPolicyInfo,
@@ -37,6 +38,8 @@ from .report import (
 from .warnings import reviewer_warnings
 
 CDK_WARNING = "aws:cdk:warning"
+KEPT_STATEMENTS_METADATA = "ecr-replication:keptStatements"
+"""Written by the registry-policy construct (``constructs.registry_policy``)."""
 _ACK_SUFFIX = re.compile(r"\s*\[ack: (?P<ack>[^\]]+)\]$")
 
 REPLICATE = "ecr:ReplicateImage"
@@ -76,9 +79,23 @@ def _replication_edges(stack: AssemblyStack) -> list[ReplicationEdge]:
 def _registry_policy(stack: AssemblyStack) -> RegistryPolicyInfo | None:
     grants: list[RegistryGrant] = []
     found: list[Mapping[str, Any]] = []
-    for _id, properties in stack.resources("AWS::ECR::RegistryPolicy"):
+    kept: list[KeptStatement] = []
+    for logical_id, properties in stack.resources("AWS::ECR::RegistryPolicy"):
         resolved = resolved_statements(properties.get("PolicyText"), stack.info)
         found += resolved
+        kept_sids = stack.metadata_of(logical_id).get(KEPT_STATEMENTS_METADATA)
+        kept += [
+            KeptStatement(
+                sid=str(statement.get("Sid")),
+                effect=str(statement.get("Effect")),
+                principals=principals(statement, stack.info),
+                actions=tuple(texts(statement.get("Action"), stack.info)),
+                not_actions=tuple(texts(statement.get("NotAction"), stack.info)),
+                resources=tuple(texts(statement.get("Resource"), stack.info)),
+            )
+            for statement in resolved
+            if isinstance(kept_sids, list) and statement.get("Sid") in kept_sids
+        ]
         for statement in resolved:
             effect = str(statement.get("Effect"))
             repositories = tuple(
@@ -104,6 +121,7 @@ def _registry_policy(stack: AssemblyStack) -> RegistryPolicyInfo | None:
         stack=stack.info.name,
         grants=tuple(sorted(grants, key=lambda g: (g.effect, g.principal, g.repositories))),
         statements=tuple(found),
+        kept=tuple(sorted(kept, key=lambda k: k.sid)),
     )
 
 

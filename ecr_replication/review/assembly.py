@@ -42,6 +42,11 @@ class AssemblyStack:
             if isinstance(resource, dict) and resource.get("Type") == kind:
                 yield logical_id, as_object(resource.get("Properties"))
 
+    def metadata_of(self, logical_id: str) -> Mapping[str, Any]:
+        """A resource's CloudFormation ``Metadata`` (empty when there is none)."""
+        resource = as_object(as_object(self.template.get("Resources")).get(logical_id))
+        return as_object(resource.get("Metadata"))
+
     def has(self, kind: str) -> bool:
         return any(True for _ in self.resources(kind))
 

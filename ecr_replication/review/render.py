@@ -21,7 +21,9 @@ name such as ``"ecr.amazonaws.com"``)::
          "registryPolicy": null | {"stack", "grants": [
              {"principal", "account": "..." | null, "repositories": ["prod/*", ...],
               "actions": [...], "notActions": [...], "effect": "Allow" | "Deny",
-              "mayReplicate": bool, "mayCreateRepositories": bool, "conditions": [...]}]},
+              "mayReplicate": bool, "mayCreateRepositories": bool, "conditions": [...]}],
+           "keptStatements": [{"sid", "effect", "principals": [...], "actions": [...],
+              "notActions": [...], "resources": [...]}]},
          "roles": [{"name", "stack", "trustedBy": [{"principal", "conditions": [...]}],
                     "permissions": [{"effect", "actions": [...], "resources": [...]}]}],
          "repositoryTemplates": [
@@ -155,6 +157,17 @@ def _destination_json(d: DestinationInfo) -> dict[str, Any]:
                     "conditions": _conditions_json(g.conditions),
                 }
                 for g in policy.grants
+            ],
+            "keptStatements": [
+                {
+                    "sid": k.sid,
+                    "effect": k.effect,
+                    "principals": list(k.principals),
+                    "actions": list(k.actions),
+                    "notActions": list(k.not_actions),
+                    "resources": list(k.resources),
+                }
+                for k in policy.kept
             ],
         },
         "roles": [
@@ -320,6 +333,21 @@ def _destination_markdown(d: DestinationInfo) -> list[str]:
             if g.may_replicate or g.may_create_repositories
         ]
         out.append("")
+        if policy.kept:
+            out += [
+                "**Kept statements** (written by hand in the topology, deployed verbatim)",
+                "",
+                "| Sid | Effect | Principals | Actions | Resources |",
+                "|---|---|---|---|---|",
+            ]
+            out += [
+                f"| {_code(k.sid)} | {k.effect} "
+                f"| {_cell(', '.join(describe_principal(p) for p in k.principals))} "
+                f"| {_cell(', '.join(_code(a) for a in k.actions) or 'not ' + ', '.join(_code(a) for a in k.not_actions))} "
+                f"| {_cell(', '.join(_code(resource_text(r)) for r in k.resources))} |"
+                for k in policy.kept
+            ]
+            out.append("")
     out += ["**Roles**", ""]
     if not d.roles:
         out += ["None.", ""]

@@ -64,9 +64,22 @@ class RegistryGrant:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class KeptStatement:
+    """A registry-policy statement kept verbatim from the topology (not generated)."""
+
+    sid: str
+    effect: str
+    principals: tuple[str, ...]
+    actions: tuple[str, ...]
+    not_actions: tuple[str, ...]
+    resources: tuple[str, ...]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class RegistryPolicyInfo:
     stack: str
     grants: tuple[RegistryGrant, ...]
+    kept: tuple[KeptStatement, ...] = ()
     statements: tuple[Mapping[str, Any], ...] = field(default=(), compare=False)
     """The statements with every value the template can resolve as text (for the evaluator)."""
 

@@ -332,6 +332,13 @@ def test_the_role_is_read_only_with_exactly_what_the_operations_commands_call(
             "Action": "account:GetRegionOptStatus",
             "Resource": "arn:aws:account::123456789012:account",
         },
+        "ReadDestinationStack": {
+            "Sid": "ReadDestinationStack",
+            "Effect": "Allow",
+            "Action": "cloudformation:DescribeStackResources",
+            "Resource": "arn:aws:cloudformation:eu-west-1:123456789012:stack/"
+            "EcrReplicationDestination-123456789012-eu-west-1/*",
+        },
     }
 
 
@@ -573,7 +580,7 @@ def test_permission_statements_can_be_overridden_in_a_subclass(stack: Any) -> No
 
     WithoutRegionOptIn(stack, "Role", grants=[grant(BUILD, "prod/")])
     sids = {s["Sid"] for s in iam_statements(Template.from_stack(stack))}
-    assert sids == {"ReadReplicatedImages", "ReadRegistrySettings"}
+    assert sids == {"ReadReplicatedImages", "ReadRegistrySettings", "ReadDestinationStack"}
 
 
 # ---------------------------------------------------------------------------------------------
@@ -859,3 +866,50 @@ def test_a_hook_that_returns_what_the_base_returns_renders_the_same_template(
         template_class(stack, "Templates", prefixes=["prod", "ROOT"], settings=settings)
         templates.append(Template.from_stack(stack).to_json())
     assert templates[0] == templates[1]
+
+
+PULL_THROUGH_CACHE: Statement = {
+    "Sid": "PullThroughCache",
+    "Effect": "Allow",
+    "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+    "Action": ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
+    "Resource": f"{REPOSITORY}/docker-hub/*",
+}
+
+
+def test_kept_statements_are_deployed_verbatim_after_the_grants_and_marked(stack: Any) -> None:
+    policy = DestinationRegistryPolicy(
+        stack,
+        "RegistryPolicy",
+        grants=[grant(BUILD, "prod/")],
+        additional_statements=[PULL_THROUGH_CACHE],
+    )
+    assert policy.additional_statements == (PULL_THROUGH_CACHE,)
+    (resource,) = Template.from_stack(stack).find_resources("AWS::ECR::RegistryPolicy").values()
+    statements = resource["Properties"]["PolicyText"]["Statement"]
+    assert statements[1] == PULL_THROUGH_CACHE
+    assert resource["Metadata"]["ecr-replication:keptStatements"] == ["PullThroughCache"]
+
+
+def test_a_kept_statement_is_checked_where_it_enters(stack: Any) -> None:
+    with pytest.raises(
+        ReplicationConfigError,
+        match=r"^Dest/RegistryPolicy\.additional_statements\[0\]\.Action: 'ecr:PutImage' is not "
+        "allowed in a registry policy",
+    ):
+        DestinationRegistryPolicy(
+            stack,
+            "RegistryPolicy",
+            additional_statements=[{**PULL_THROUGH_CACHE, "Action": "ecr:PutImage"}],
+        )
+
+
+def test_a_kept_sid_equal_to_a_generated_one_is_refused(stack: Any) -> None:
+    clash = {**PULL_THROUGH_CACHE, "Sid": "ReplicateFrom555444333222UsEast1"}
+    with pytest.raises(
+        ReplicationConfigError,
+        match=r"^Dest/RegistryPolicy: Sid 'ReplicateFrom555444333222UsEast1' is used twice",
+    ):
+        DestinationRegistryPolicy(
+            stack, "RegistryPolicy", grants=[grant(BUILD, "prod/")], additional_statements=[clash]
+        )

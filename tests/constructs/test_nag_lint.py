@@ -92,6 +92,8 @@ def test_only_the_expected_wildcards_are_acknowledged_in_the_default_app(tmp_pat
     acknowledged = sorted(f["ruleName"] for f in nag_report(assembly)["suppressed"])
     assert acknowledged == [
         "AwsSolutions-IAM5[Resource::*]",
+        "AwsSolutions-IAM5[Resource::arn:aws:cloudformation:eu-west-1:"
+        f"{DESTINATION}:stack/EcrReplicationDestination-{DESTINATION}-eu-west-1/*]",
         f"AwsSolutions-IAM5[Resource::arn:aws:ecr:eu-west-1:{DESTINATION}:repository/prod/*]",
     ]
 

@@ -241,6 +241,7 @@ def test_destination_overrides_reach_their_registry_only(fan_out: ReplicationSta
     }
     assert role_actions == {
         "account:GetRegionOptStatus",
+        "cloudformation:DescribeStackResources",
         "ec2:DescribeRegions",
         "ecr:DescribeImages",
         "ecr:DescribeRepositoryCreationTemplates",

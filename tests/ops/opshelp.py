@@ -10,6 +10,7 @@ create by :class:`ClientStubs` (the ``stubs`` fixture in ``conftest.py``).
 from __future__ import annotations
 
 import contextlib
+import datetime
 import hashlib
 import json
 import threading
@@ -22,6 +23,7 @@ from botocore.stub import Stubber
 
 from ecr_replication.model import Registry, ReplicationTopology, parse_topology
 from ecr_replication.model.policies import compact_json, registry_policy_document
+from ecr_replication.naming import destination_stack_name
 from ecr_replication.ops import aws
 
 SOURCE_ACCOUNT = "123456789012"  # moto's default account: the caller
@@ -284,3 +286,40 @@ def template_response(*prefixes: str, mutability: str = "IMMUTABLE") -> dict[str
 
 
 TEMPLATES_PARAMS = {"maxResults": aws.PAGE_SIZE}
+
+
+def stub_stack(
+    stubs: ClientStubs, registry: Registry, template_prefixes: tuple[str, ...] | None
+) -> None:
+    """The registry's destination stack as CloudFormation describes it: owning the templates
+    of ``template_prefixes``, or absent (None)."""
+    name = destination_stack_name(registry)
+    if template_prefixes is None:
+        stubs.fail(
+            registry,
+            "cloudformation",
+            "describe_stack_resources",
+            "ValidationError",
+            f"Stack with id {name} does not exist",
+            expected_params={"StackName": name},
+        )
+        return
+    stubs.respond(
+        registry,
+        "cloudformation",
+        "describe_stack_resources",
+        {
+            "StackResources": [
+                {
+                    "StackName": name,
+                    "LogicalResourceId": f"RepositoryTemplate{prefix.replace('/', '')}",
+                    "PhysicalResourceId": prefix,
+                    "ResourceType": "AWS::ECR::RepositoryCreationTemplate",
+                    "Timestamp": datetime.datetime(2026, 11, 1, tzinfo=datetime.UTC),
+                    "ResourceStatus": "CREATE_COMPLETE",
+                }
+                for prefix in template_prefixes
+            ]
+        },
+        {"StackName": name},
+    )

@@ -12,6 +12,7 @@ from pathlib import Path
 
 from ecr_replication.model.iam import as_list
 from ecr_replication.model.policies import destination_role_permission_statements
+from ecr_replication.naming import destination_stack_name
 
 from .opshelp import (
     DEST_A,
@@ -23,6 +24,7 @@ from .opshelp import (
     CliResult,
     deploy_replication,
     push,
+    stub_stack,
     template_response,
     topology_of,
 )
@@ -59,6 +61,7 @@ def test_the_destination_role_allows_exactly_what_the_commands_call_in_destinati
             template_response("prod"),
             TEMPLATES_PARAMS,
         )
+        stub_stack(stubs, destination, ("prod",))
     # One destination answers the region opt-in through the Account API, preflight's fallback.
     stubs.fail(DEST_A, "ec2", "describe_regions", "UnauthorizedOperation", region="us-east-1")
     stubs.respond(
@@ -80,6 +83,7 @@ def test_the_destination_role_allows_exactly_what_the_commands_call_in_destinati
             region=DEST_A.region,
             account=DEST_A.account,
             prefixes=destination.grants[0].repository_prefixes,
+            stack_name=destination_stack_name(DEST_A),
         )
     )
     assert actions_called(stubs, outside=SOURCE_ACCOUNT) == granted

@@ -19,6 +19,7 @@ from .opshelp import (
     CliResult,
     deploy_replication,
     ecr_client,
+    stub_stack,
     template_response,
     topology_document,
     topology_of,
@@ -34,8 +35,12 @@ def deploy(path: Path) -> None:
 
 
 def stub_templates(
-    stubs: ClientStubs, *registries: Registry, prefixes: tuple[str, ...] = ("prod",)
+    stubs: ClientStubs,
+    *registries: Registry,
+    prefixes: tuple[str, ...] = ("prod",),
+    owned_by_stack: bool = True,
 ) -> None:
+    """Live templates for ``prefixes`` in each registry, owned by its destination stack."""
     for registry in registries:
         stubs.respond(
             registry,
@@ -44,6 +49,8 @@ def stub_templates(
             template_response(*prefixes),
             TEMPLATES_PARAMS,
         )
+        if prefixes:
+            stub_stack(stubs, registry, prefixes if owned_by_stack else None)
 
 
 def checks(result: CliResult) -> dict[tuple[str, str], dict[str, Any]]:
@@ -147,9 +154,9 @@ def test_a_drifted_replication_configuration_shows_the_difference(
     result = run_cli("preflight", "--config", str(config))
 
     assert result.code == 1
-    assert "the deployed replication configuration differs" in result.out
+    assert "a deploy replaces the live replication configuration" in result.out
     assert "- missing: prod/ -> 111111111111/eu-west-1, 222222222222/us-east-1" in result.out
-    assert "+ unexpected: dev/ -> 111111111111/eu-west-1" in result.out
+    assert "a deploy stops replication of dev/ to 111111111111/eu-west-1" in result.out
     assert "1 problem found." in result.out
 
 
@@ -248,8 +255,15 @@ def test_a_broader_policy_with_wildcards_counts_as_granting(
 
     result = run_cli("preflight", "--config", str(config), "--json")
 
-    assert checks(result)[(DEST_A.key, "registry-policy")]["status"] == "ok"
-    assert result.code == 0
+    # It grants what the topology needs (wildcards read as IAM reads them), but a deploy
+    # replaces it with the narrower generated grant: that is what preflight warns about.
+    check = checks(result)[(DEST_A.key, "registry-policy")]
+    assert not [line for line in check["details"] if " may not " in line]
+    assert check["details"] == [
+        "a deploy removes (no Sid) (Allow; principals: 123456789012, "
+        "arn:aws:iam::999999999999:root; actions: ecr:*)"
+    ]
+    assert result.code == 1
 
 
 def test_a_conditional_or_denying_statement_does_not_count_as_a_grant(
@@ -284,9 +298,20 @@ def test_a_conditional_or_denying_statement_does_not_count_as_a_grant(
 
     assert result.code == 1
     details_a = checks(result)[(DEST_A.key, "registry-policy")]["details"]
-    assert all("only under a Condition (statement OrgOnly)" in d for d in details_a)
-    assert checks(result)[(DEST_B.key, "registry-policy")]["details"] == [
+    grant_lines = [d for d in details_a if " may not " in d]
+    assert grant_lines and all(
+        "only under a Condition (statement OrgOnly)" in d for d in grant_lines
+    )
+    details_b = checks(result)[(DEST_B.key, "registry-policy")]["details"]
+    assert [d for d in details_b if " may not " in d] == [
         f"{SOURCE.key} may not ecr:CreateRepository on repository/prod/*: denied by statement NoProd"
+    ]
+    # Neither the wider grant nor the Deny is what the topology deploys: a deploy removes both.
+    assert [d for d in details_b if d.startswith("a deploy removes")] == [
+        "a deploy removes (no Sid) (Allow; principals: arn:aws:iam::123456789012:root; "
+        "actions: ecr:ReplicateImage, ecr:CreateRepository)",
+        "a deploy removes NoProd (Deny; principals: arn:aws:iam::123456789012:root; "
+        "actions: ecr:Create*)",
     ]
 
 
@@ -320,6 +345,7 @@ def test_missing_or_different_templates_are_problems(
         template_response("prod", mutability="MUTABLE"),
         TEMPLATES_PARAMS,
     )
+    stub_stack(stubs, DEST_B, ("prod",))
 
     result = run_cli("preflight", "--config", str(config), "--json")
 
@@ -347,6 +373,7 @@ def test_templates_listed_over_several_pages_are_all_seen(
         template_response("team-a"),
         {**TEMPLATES_PARAMS, "nextToken": "page-2"},
     )
+    stub_stack(stubs, DEST_A, ("prod", "team-a"))
 
     result = run_cli("preflight", "--config", str(config), "--json")
 
@@ -584,3 +611,78 @@ def test_a_region_disabled_per_the_account_api_is_a_problem_and_two_failures_are
         "details": [],
     }
     assert found[(DEST_B.key, "registry-policy")]["status"] == "ok"
+
+
+def test_a_template_outside_the_destination_stack_makes_the_deploy_fail_and_says_the_way_out(
+    write_config: WriteConfig, run_cli: Run, stubs: ClientStubs
+) -> None:
+    config = write_config()
+    deploy(config)
+    stub_templates(stubs, DEST_A, owned_by_stack=False)  # no stack: someone else made it
+    stub_templates(stubs, DEST_B)
+
+    result = run_cli("preflight", "--config", str(config), "--json")
+
+    assert result.code == 1
+    check = checks(result)[(DEST_A.key, "repository-templates")]
+    assert check["details"] == [
+        "template 'prod' exists outside EcrReplicationDestination-111111111111-eu-west-1: "
+        "the deploy fails (template already exists)"
+    ]
+    assert "delete the templates, then deploy" in check["message"]
+    assert "cdk import" in check["message"]
+    assert checks(result)[(DEST_B.key, "repository-templates")]["status"] == "ok"
+    stubs.assert_all_used()
+
+
+def test_a_policy_with_foreign_statements_is_a_problem_naming_what_a_deploy_removes(
+    write_config: WriteConfig, run_cli: Run, stubs: ClientStubs
+) -> None:
+    config = write_config()
+    deploy(config)
+    stub_templates(stubs, DEST_A, DEST_B)
+    ours = json.loads(ecr_client(DEST_A).get_registry_policy()["policyText"])["Statement"]
+    pull_through_cache = {
+        "Sid": "PullThroughCache",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{DEST_A.account}:root"},
+        "Action": ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
+        "Resource": f"{ARN_A}/docker-hub/*",
+    }
+    other_source = {
+        "Sid": "ReplicateFromTeamB",
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::666555444333:root"},
+        "Action": "ecr:ReplicateImage",
+        "Resource": f"{ARN_A}/team-b/*",
+    }
+    stub_policy(stubs, DEST_A, *ours, pull_through_cache, other_source)
+
+    result = run_cli("preflight", "--config", str(config), "--json")
+
+    assert result.code == 1
+    check = checks(result)[(DEST_A.key, "registry-policy")]
+    assert check["details"] == [
+        "a deploy removes PullThroughCache (Allow; principals: "
+        f"arn:aws:iam::{DEST_A.account}:root; actions: ecr:BatchImportUpstreamImage, "
+        "ecr:CreateRepository)",
+        "a deploy removes ReplicateFromTeamB (Allow; principals: arn:aws:iam::666555444333:root; "
+        "actions: ecr:ReplicateImage)",
+    ]
+
+    # Kept in the topology, they are not lost by a deploy: preflight passes.
+    kept = write_config(
+        topology_document(
+            destinationRegistries=[
+                {
+                    "account": DEST_A.account,
+                    "region": DEST_A.region,
+                    "additionalPolicyStatements": [pull_through_cache, other_source],
+                }
+            ]
+        )
+    )
+    stub_templates(stubs, DEST_A, DEST_B)
+    stub_policy(stubs, DEST_A, *ours, pull_through_cache, other_source)
+    again = run_cli("preflight", "--config", str(kept), "--json")
+    assert checks(again)[(DEST_A.key, "registry-policy")]["status"] == "ok", again.out

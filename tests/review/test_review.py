@@ -22,11 +22,13 @@ from ecr_replication.review import (
     review_markdown,
 )
 from tests.topologies import (
+    CLASSIC,
     DESTINATION,
     KMS_KEY_ARN,
     SECOND_DESTINATION,
     SECOND_SOURCE,
     SOURCE,
+    synth_topology,
     topologies,
 )
 
@@ -523,7 +525,11 @@ def test_template_values_of_unexpected_types_are_read_as_absent_without_a_traceb
 
     assert (code, err) == (0, "")
     (registry,) = json.loads(out)["destinations"]
-    assert registry["registryPolicy"] == {"stack": "Destination", "grants": []}
+    assert registry["registryPolicy"] == {
+        "stack": "Destination",
+        "grants": [],
+        "keptStatements": [],
+    }
     (template_info,) = registry["repositoryTemplates"]
     assert template_info["encryption"] == {"type": "AES256", "kmsKey": None}
     assert (template_info["resourceTags"], template_info["tagMutabilityExclusionFilters"]) == (
@@ -762,3 +768,39 @@ def test_unknown_format_is_a_usage_error(
     code, _out, err = run_cli([str(assemblies["default"]), "--format", "html"], capsys)
     assert code == 2
     assert "invalid choice: 'html'" in err
+
+
+def test_kept_statements_are_listed_with_their_principals_and_actions(tmp_path: Path) -> None:
+    kept = {
+        "Sid": "PullThroughCache",
+        "Effect": "Allow",
+        "Principal": {"AWS": f"arn:aws:iam::{DESTINATION}:root"},
+        "Action": ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
+        "Resource": f"arn:aws:ecr:eu-west-1:{DESTINATION}:repository/docker-hub/*",
+    }
+    context = {
+        **CLASSIC,
+        "destinationRegistries": [
+            {"account": DESTINATION, "region": "eu-west-1", "additionalPolicyStatements": [kept]}
+        ],
+    }
+    assembly = synth_topology(context, tmp_path)
+    (policy,) = [
+        d["registryPolicy"] for d in report(assembly)["destinations"] if d["registryPolicy"]
+    ]
+    assert policy["keptStatements"] == [
+        {
+            "sid": "PullThroughCache",
+            "effect": "Allow",
+            "principals": [f"arn:aws:iam::{DESTINATION}:root"],
+            "actions": ["ecr:BatchImportUpstreamImage", "ecr:CreateRepository"],
+            "notActions": [],
+            "resources": [f"arn:aws:ecr:eu-west-1:{DESTINATION}:repository/docker-hub/*"],
+        }
+    ]
+    markdown = review_markdown(review_assembly(assembly))
+    assert "**Kept statements** (written by hand in the topology, deployed verbatim)" in markdown
+    assert (
+        f"| `PullThroughCache` | Allow | account {DESTINATION} | `ecr:BatchImportUpstreamImage`, "
+        "`ecr:CreateRepository` | `repository/docker-hub/*` |"
+    ) in markdown

@@ -1,0 +1,258 @@
+"""What a deploy would replace in a registry that already has settings: the comparisons that
+``preflight`` reports and ``import`` relies on.
+
+A registry's replication configuration and registry policy are singletons: deploying the
+topology's writes the whole of each. A live statement survives only if the deployed policy
+reproduces what it grants; a live replication rule survives only if a deployed rule still sends
+the same repositories to the same destination.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any
+
+from . import iam
+from .values import Registry, SourceRegistry
+
+Statement = Mapping[str, Any]
+
+
+def _normalized(statement: Statement) -> tuple[Any, ...]:
+    """A statement as a comparable value, order and case of actions aside, its Sid ignored."""
+
+    def listed(value: object, *, lower: bool = False) -> tuple[str, ...]:
+        items = [str(v) for v in iam.as_list(value)]
+        return tuple(sorted(v.lower() if lower else v for v in items))
+
+    principal = statement.get("Principal")
+    principals = (
+        ("*",)
+        if principal == "*"
+        else tuple(
+            sorted(
+                (str(kind), name)
+                for kind, names in (principal.items() if isinstance(principal, Mapping) else ())
+                for name in listed(names)
+            )
+        )
+    )
+    return (
+        statement.get("Effect"),
+        principals,
+        listed(statement.get("Action"), lower=True),
+        listed(statement.get("NotAction"), lower=True),
+        listed(statement.get("Resource")),
+        listed(statement.get("NotResource")),
+        repr(sorted((statement.get("Condition") or {}).items())),
+    )
+
+
+def _accounts(statement: Statement) -> list[str] | None:
+    """The accounts an account-level principal names; None for anything else."""
+    names = iam.principal_names(statement.get("Principal"))
+    if not names or "*" in names or isinstance(statement.get("Principal"), str):
+        return None
+    principal = statement.get("Principal")
+    if not isinstance(principal, Mapping) or set(principal) != {"AWS"}:
+        return None
+    accounts = []
+    for name in names:
+        if name.isdigit() and len(name) == 12:
+            accounts.append(name)
+        elif name.startswith("arn:") and name.endswith(":root"):
+            accounts.append(name.split(":")[4])
+        else:
+            return None
+    return accounts
+
+
+def statement_reproduced(live: Statement, deployed: Sequence[Statement]) -> bool:
+    """Whether the deployed statements keep what ``live`` grants (or denies).
+
+    Reproduced: an equal statement (Sid aside), or, for an unconditional ``Allow`` to whole
+    accounts, every account allowed every listed action on every listed resource by the
+    deployed statements (the model's IAM evaluator decides). Anything else (a condition, a
+    ``Deny``, service principals, wildcards in actions) must be deployed as it is.
+    """
+    if any(_normalized(live) == _normalized(s) for s in deployed):
+        return True
+    if live.get("Effect") != "Allow" or live.get("Condition"):
+        return False
+    if any(key in live for key in ("NotAction", "NotResource", "NotPrincipal")):
+        return False
+    accounts = _accounts(live)
+    actions = [str(a) for a in iam.as_list(live.get("Action"))]
+    resources = [str(r) for r in iam.as_list(live.get("Resource"))]
+    if accounts is None or not actions or not resources or any("*" in a for a in actions):
+        return False
+    partition = _partition_of(resources)
+    return all(
+        iam.evaluate(
+            deployed,
+            caller=iam.Caller(account=account, partition=partition),
+            action=action,
+            resource=resource,
+        ).allowed
+        for account in accounts
+        for action in actions
+        for resource in resources
+    )
+
+
+def _partition_of(resources: Iterable[str]) -> str:
+    for resource in resources:
+        parts = resource.split(":")
+        if len(parts) > 2 and parts[0] == "arn":
+            return parts[1]
+    return "aws"
+
+
+def describe_statement(statement: Statement) -> str:
+    """A statement named for a reader: its Sid, principals and actions."""
+    sid = statement.get("Sid") or "(no Sid)"
+    principals = ", ".join(iam.principal_names(statement.get("Principal"))) or "none"
+    action_key = "NotAction" if "NotAction" in statement else "Action"
+    actions = ", ".join(str(a) for a in iam.as_list(statement.get(action_key)))
+    verb = "all but " if action_key == "NotAction" else ""
+    return f"{sid} ({statement.get('Effect')}; principals: {principals}; actions: {verb}{actions})"
+
+
+def removed_statements(live: Sequence[Statement], deployed: Sequence[Statement]) -> list[Statement]:
+    """The live statements a deploy of ``deployed`` would remove."""
+    return [s for s in live if not statement_reproduced(s, deployed)]
+
+
+# ---------------------------------------------------------------------------------------------
+# Replication rules
+
+LiveRule = tuple[tuple[Registry, ...], tuple[str, ...]]
+"""A deployed rule: its destinations and its prefixes (empty: every repository)."""
+
+
+def live_rules(configuration: Mapping[str, Any]) -> list[LiveRule]:
+    """The rules of a ``DescribeRegistry`` replication configuration, as registries and prefixes.
+
+    Destinations in regions this library does not know are left out (they cannot be compared).
+    """
+    rules: list[LiveRule] = []
+    for rule in configuration.get("rules", ()):
+        destinations = []
+        for d in rule.get("destinations", ()):
+            try:
+                destinations.append(Registry(account=str(d["registryId"]), region=str(d["region"])))
+            except (KeyError, ValueError):
+                continue
+        prefixes = tuple(str(f["filter"]) for f in rule.get("repositoryFilters", ()))
+        rules.append((tuple(destinations), prefixes))
+    return rules
+
+
+def stopped_replications(rules: Sequence[LiveRule], source: SourceRegistry) -> list[str]:
+    """What a deploy of ``source``'s rules stops replicating, one sentence per destination."""
+    lines = []
+    for destinations, prefixes in rules:
+        for destination in destinations:
+            desired = [r for r in source.rules if destination in r.destinations]
+            if not prefixes:
+                kept = any(not r.repository_prefixes for r in desired)
+                stopped = [] if kept else ["every repository"]
+            else:
+                stopped = [
+                    p
+                    for p in prefixes
+                    if not any(
+                        not r.repository_prefixes
+                        or any(p.startswith(q) for q in r.repository_prefixes)
+                        for r in desired
+                    )
+                ]
+            if stopped:
+                lines.append(
+                    f"a deploy stops replication of {', '.join(stopped)} to {destination.key}"
+                )
+    return list(dict.fromkeys(lines))
+
+
+# ---------------------------------------------------------------------------------------------
+# Repository creation templates
+
+PULL_ACTION_SET = frozenset(
+    ("ecr:BatchCheckLayerAvailability", "ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer")
+)
+
+
+def _pull_access(policy_text: str | None) -> tuple[dict[str, Any], list[str]]:
+    """The pull-only access of a repository policy as template settings, and what it holds
+    beyond pull-only access for accounts or an organization (which the topology cannot carry).
+    """
+    if not policy_text:
+        return {}, []
+    try:
+        document = json.loads(policy_text)
+    except json.JSONDecodeError:
+        return {}, ["its repository policy is not JSON"]
+    settings: dict[str, Any] = {}
+    leftovers = []
+    for statement in iam.statements_of(document):
+        actions = {str(a) for a in iam.as_list(statement.get("Action"))}
+        condition = statement.get("Condition") or {}
+        org = (
+            (condition.get("StringEquals") or {}).get("aws:PrincipalOrgID")
+            if isinstance(condition, Mapping)
+            else None
+        )
+        accounts = _accounts(statement)
+        if statement.get("Effect") != "Allow" or actions != PULL_ACTION_SET:
+            leftovers.append(describe_statement(statement))
+        elif isinstance(org, str) and iam.principal_names(statement.get("Principal")) in (["*"],):
+            settings["pullOrganizationId"] = org
+        elif accounts and not condition:
+            settings.setdefault("pullAccounts", []).extend(accounts)
+        else:
+            leftovers.append(describe_statement(statement))
+    return settings, [
+        f"its repository policy statement {s} is not pull-only access" for s in leftovers
+    ]
+
+
+def template_json(live: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
+    """A live repository creation template as a topology's ``repositoryTemplate`` (JSON form),
+    and one note per setting of it that the topology cannot carry."""
+    notes: list[str] = []
+    settings: dict[str, Any] = {"tagMutability": live.get("imageTagMutability", "MUTABLE")}
+    filters = [
+        f.get("filter")
+        for f in live.get("imageTagMutabilityExclusionFilters", ())
+        if isinstance(f, Mapping)
+    ]
+    if filters:
+        settings["tagMutabilityExclusionFilters"] = filters
+    encryption = live.get("encryptionConfiguration") or {}
+    settings["encryption"] = encryption.get("encryptionType", "AES256")
+    if encryption.get("kmsKey"):
+        settings["kmsKeyArn"] = encryption["kmsKey"]
+    if live.get("lifecyclePolicy"):
+        try:
+            settings["lifecyclePolicy"] = json.loads(live["lifecyclePolicy"])
+        except json.JSONDecodeError:
+            notes.append("its lifecycle policy is not JSON")
+    pull, pull_notes = _pull_access(live.get("repositoryPolicy"))
+    settings.update(pull)
+    notes += pull_notes
+    tags = {
+        str(t.get("Key")): str(t.get("Value"))
+        for t in live.get("resourceTags", ())
+        if isinstance(t, Mapping)
+    }
+    if tags:
+        settings["resourceTags"] = tags
+    if live.get("description"):
+        settings["description"] = live["description"]
+    if set(live.get("appliedFor", ())) - {"REPLICATION"}:
+        notes.append(
+            f"it is also applied for {', '.join(sorted(set(live['appliedFor']) - {'REPLICATION'}))}, "
+            "which the topology's templates are not"
+        )
+    return settings, notes
