@@ -5,8 +5,9 @@ importable without ``aws_cdk``. The CDK constructs and stacks are listed here to
 only when first used, so ``import ecr_replication`` stays light for the operations commands.
 
 Constructs: SourceRegistryReplication, DestinationRegistryPolicy, ReplicationDestinationRole,
-ReplicationRepositoryTemplate, ReplicationBackfillOnDeploy. Stacks: SourceReplicationStack,
-DestinationReplicationStack, add_replication_stacks. cdk-nag: enable_nag.
+ReplicationRepositoryTemplate, ReplicationBackfillOnDeploy, ReplicationFailureAlerts,
+ReplicationMonitoringHub. Stacks: SourceReplicationStack, DestinationReplicationStack,
+ReplicationMonitoringStack, add_replication_stacks. cdk-nag: enable_nag.
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from .model import (
     DestinationOverride,
     DestinationSettings,
     Grant,
+    MonitoringSettings,
     Registry,
     ReplicationRule,
     ReplicationTopology,
@@ -31,6 +33,7 @@ from .model import (
 )
 
 if TYPE_CHECKING:
+    from .constructs.alerts import ReplicationFailureAlerts, ReplicationMonitoringHub
     from .constructs.backfill import ReplicationBackfillOnDeploy
     from .constructs.destination_role import ReplicationDestinationRole
     from .constructs.nag import enable_nag
@@ -38,6 +41,7 @@ if TYPE_CHECKING:
     from .constructs.source import SourceRegistryReplication
     from .constructs.stacks import (
         DestinationReplicationStack,
+        ReplicationMonitoringStack,
         ReplicationStacks,
         SourceReplicationStack,
         add_replication_stacks,
@@ -50,6 +54,9 @@ _CDK_EXPORTS = {
     "ReplicationDestinationRole": "destination_role",
     "ReplicationRepositoryTemplate": "templates",
     "ReplicationBackfillOnDeploy": "backfill",
+    "ReplicationFailureAlerts": "alerts",
+    "ReplicationMonitoringHub": "alerts",
+    "ReplicationMonitoringStack": "stacks",
     "SourceReplicationStack": "stacks",
     "DestinationReplicationStack": "stacks",
     "ReplicationStacks": "stacks",
@@ -76,11 +83,15 @@ __all__ = [
     "DestinationReplicationStack",
     "DestinationSettings",
     "Grant",
+    "MonitoringSettings",
     "Problem",
     "Registry",
     "ReplicationBackfillOnDeploy",
     "ReplicationConfigError",
     "ReplicationDestinationRole",
+    "ReplicationFailureAlerts",
+    "ReplicationMonitoringHub",
+    "ReplicationMonitoringStack",
     "ReplicationRepositoryTemplate",
     "ReplicationRule",
     "ReplicationStacks",

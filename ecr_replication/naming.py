@@ -85,3 +85,7 @@ def source_stack_name(registry: RegistryLike) -> str:
 
 def destination_stack_name(registry: RegistryLike) -> str:
     return f"EcrReplicationDestination-{registry.account}-{registry.region}"
+
+
+def monitoring_stack_name(registry: RegistryLike) -> str:
+    return f"EcrReplicationMonitoring-{registry.account}-{registry.region}"

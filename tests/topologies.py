@@ -135,6 +135,25 @@ EVERY_DESTINATION_OPTION: dict[str, Any] = {
 }
 
 
+MONITORING_EMAIL = "platform-alerts@example.com"
+CENTRAL = "999900001111"
+
+LOCAL_MONITORING: dict[str, Any] = {
+    # Each destination alerts by itself: FAN_OUT's three destinations (one same-account).
+    **FAN_OUT,
+    "monitoring": {"notificationEmails": [MONITORING_EMAIL]},
+}
+
+CENTRAL_MONITORING: dict[str, Any] = {
+    # Every destination forwards failures to one account's bus, which alerts.
+    **FAN_OUT,
+    "monitoring": {
+        "notificationEmails": [MONITORING_EMAIL, "oncall@example.com"],
+        "centralAccount": {"account": CENTRAL, "region": "us-east-1"},
+    },
+}
+
+
 def topologies() -> dict[str, Any]:
     """Every test topology by name (the default app first)."""
     return {
@@ -143,6 +162,8 @@ def topologies() -> dict[str, Any]:
         "fan_out": FAN_OUT,
         "two_sources_one_destination": TWO_SOURCES_ONE_DESTINATION,
         "every_destination_option": EVERY_DESTINATION_OPTION,
+        "local_monitoring": LOCAL_MONITORING,
+        "central_monitoring": CENTRAL_MONITORING,
     }
 
 

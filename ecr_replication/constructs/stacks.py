@@ -7,30 +7,52 @@ derived from the topology.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from aws_cdk import App, Environment, Stack
 from constructs import Construct
 
+from ..errors import Problem, ReplicationConfigError
 from ..model.topology import ReplicationTopology
 from ..model.values import DestinationRegistry, Registry, SourceRegistry
-from ..naming import destination_stack_name, source_stack_name
+from ..naming import destination_stack_name, monitoring_stack_name, source_stack_name
 from .destination_role import ReplicationDestinationRole
 from .registry_policy import DestinationRegistryPolicy
 from .source import SourceRegistryReplication
 from .support import remember_environment
 from .templates import ReplicationRepositoryTemplate
 
-
-def _remember_environment(
-    stack: Stack, scope: Construct, construct_id: str, registry: Registry
-) -> None:
-    # In an App (the usual case) the stack's root and path are known without asking jsii.
-    if isinstance(scope, App):
-        remember_environment(stack, registry, root=scope, path=construct_id)
+if TYPE_CHECKING:
+    from .alerts import ReplicationFailureAlerts
 
 
-class SourceReplicationStack(Stack):
+class _RegistryStack(Stack):
+    """A stack in one registry's account and region, named after it unless told otherwise."""
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        registry: Registry,
+        stack_name: str,
+        description: str,
+        **kwargs: Any,
+    ) -> None:
+        kwargs.setdefault("stack_name", stack_name)
+        kwargs.setdefault("description", description)
+        super().__init__(
+            scope,
+            construct_id,
+            env=Environment(account=registry.account, region=registry.region),
+            **kwargs,
+        )
+        # In an App (the usual case) the stack's root and path are known without asking jsii.
+        if isinstance(scope, App):
+            remember_environment(self, registry, root=scope, path=construct_id)
+
+
+class SourceReplicationStack(_RegistryStack):
     """The replication configuration of one source registry (its account and region).
 
     :ivar replication: the :class:`SourceRegistryReplication`.
@@ -39,18 +61,15 @@ class SourceReplicationStack(Stack):
     def __init__(
         self, scope: Construct, construct_id: str, *, source: SourceRegistry, **kwargs: Any
     ) -> None:
-        kwargs.setdefault("stack_name", source_stack_name(source.registry))
-        kwargs.setdefault(
-            "description",
-            f"ECR replication configuration of registry {source.registry.key} (ecr-replication)",
-        )
         super().__init__(
             scope,
             construct_id,
-            env=Environment(account=source.account, region=source.region),
+            registry=source.registry,
+            stack_name=source_stack_name(source.registry),
+            description=f"ECR replication configuration of registry {source.registry.key} "
+            "(ecr-replication)",
             **kwargs,
         )
-        _remember_environment(self, scope, construct_id, source.registry)
         self.source = source
         self.replication = SourceRegistryReplication(
             self,
@@ -60,7 +79,7 @@ class SourceReplicationStack(Stack):
         )
 
 
-class DestinationReplicationStack(Stack):
+class DestinationReplicationStack(_RegistryStack):
     """What one destination registry needs: registry policy, role, repository templates.
 
     A registry that only same-account sources replicate into gets no registry policy and no
@@ -69,6 +88,8 @@ class DestinationReplicationStack(Stack):
     :ivar registry_policy: the :class:`DestinationRegistryPolicy`, or None.
     :ivar role: the :class:`ReplicationDestinationRole`, or None.
     :ivar repository_template: the :class:`ReplicationRepositoryTemplate`, or None.
+    :ivar alerts: the :class:`ReplicationFailureAlerts`, or None (no monitoring, or this is
+        the central account and region, whose monitoring stack watches the bus).
     """
 
     def __init__(
@@ -80,18 +101,15 @@ class DestinationReplicationStack(Stack):
         **kwargs: Any,
     ) -> None:
         registry = destination.registry
-        kwargs.setdefault("stack_name", destination_stack_name(registry))
-        kwargs.setdefault(
-            "description",
-            f"Destination side of ECR replication into registry {registry.key} (ecr-replication)",
-        )
         super().__init__(
             scope,
             construct_id,
-            env=Environment(account=registry.account, region=registry.region),
+            registry=registry,
+            stack_name=destination_stack_name(registry),
+            description="Destination side of ECR replication into registry "
+            f"{registry.key} (ecr-replication)",
             **kwargs,
         )
-        _remember_environment(self, scope, construct_id, registry)
         self.destination = destination
         settings = destination.settings
         grants = destination.cross_account_grants
@@ -126,6 +144,54 @@ class DestinationReplicationStack(Stack):
             if destination.needs_template
             else None
         )
+        self.alerts: ReplicationFailureAlerts | None = None
+        if destination.needs_alerts and destination.monitoring is not None:
+            # Imported here: aws_sns, aws_kms and aws_cloudwatch cost every app without alerts.
+            from .alerts import ReplicationFailureAlerts
+
+            self.alerts = ReplicationFailureAlerts(
+                self, "FailureAlerts", settings=destination.monitoring
+            )
+
+
+class ReplicationMonitoringStack(_RegistryStack):
+    """The central account's side of the alerts: its bus admits the destination accounts, a
+    rule alerts on their failed replication.
+
+    :ivar hub: the :class:`ReplicationMonitoringHub`.
+    """
+
+    def __init__(
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        topology: ReplicationTopology,
+        **kwargs: Any,
+    ) -> None:
+        monitoring = topology.monitoring
+        if monitoring is None or monitoring.central_account is None:
+            raise ReplicationConfigError(
+                [Problem("monitoring.centralAccount", "is not set: no monitoring stack is needed")]
+            )
+        central = monitoring.central_account
+        super().__init__(
+            scope,
+            construct_id,
+            registry=central,
+            stack_name=monitoring_stack_name(central),
+            description=f"Alerts on failed ECR replication, for every destination ({central.key})",
+            **kwargs,
+        )
+        from .alerts import ReplicationMonitoringHub
+
+        self.hub = ReplicationMonitoringHub(
+            self,
+            "Hub",
+            settings=monitoring,
+            accounts=topology.monitoring_accounts(),
+            organization_id=topology.destination_defaults.role.principal_org_id,
+        )
 
 
 @dataclass(frozen=True)
@@ -134,6 +200,7 @@ class ReplicationStacks:
 
     sources: dict[Registry, SourceReplicationStack]
     destinations: dict[Registry, DestinationReplicationStack]
+    monitoring: ReplicationMonitoringStack | None = None
 
 
 def add_replication_stacks(scope: Construct, topology: ReplicationTopology) -> ReplicationStacks:
@@ -141,8 +208,16 @@ def add_replication_stacks(scope: Construct, topology: ReplicationTopology) -> R
 
     One source stack per source registry, one destination stack per destination registry
     that needs anything; each source stack depends on the destination stacks it replicates
-    into, so ``cdk deploy --all`` creates the grants before the replication rules.
+    into, so ``cdk deploy --all`` creates the grants before the replication rules. With
+    central monitoring, a monitoring stack in that account and region comes first.
     """
+    monitoring = (
+        ReplicationMonitoringStack(
+            scope, monitoring_stack_name(topology.monitoring.central_account), topology=topology
+        )
+        if topology.monitoring is not None and topology.monitoring.central_account is not None
+        else None
+    )
     destinations = {
         d.registry: DestinationReplicationStack(
             scope, destination_stack_name(d.registry), destination=d
@@ -150,6 +225,12 @@ def add_replication_stacks(scope: Construct, topology: ReplicationTopology) -> R
         for d in topology.destination_registries()
         if d.needs_stack
     }
+    if monitoring is not None:
+        for destination_stack in destinations.values():
+            if destination_stack.alerts is not None:
+                destination_stack.add_stack_dependency(
+                    monitoring, "the central bus must admit the destination before it forwards"
+                )
     sources: dict[Registry, SourceReplicationStack] = {}
     for source in topology.sources:
         stack = SourceReplicationStack(scope, source_stack_name(source.registry), source=source)
@@ -160,4 +241,4 @@ def add_replication_stacks(scope: Construct, topology: ReplicationTopology) -> R
                     "the destination's registry policy must exist before replication into it",
                 )
         sources[source.registry] = stack
-    return ReplicationStacks(sources=sources, destinations=destinations)
+    return ReplicationStacks(sources=sources, destinations=destinations, monitoring=monitoring)

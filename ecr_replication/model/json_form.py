@@ -24,6 +24,7 @@ from .topology import ReplicationTopology
 from .values import (
     DestinationOverride,
     DestinationSettings,
+    MonitoringSettings,
     Registry,
     ReplicationRule,
     RepositoryTemplateSettings,
@@ -155,6 +156,10 @@ class _Reader:
             return _FAILED if any(item is None for item in items) else items
 
         return read
+
+
+def _or_failed(value: Any) -> Any:
+    return _FAILED if value is None else value
 
 
 def _required(field: dataclasses.Field[Any]) -> bool:
@@ -327,6 +332,16 @@ def parse_topology(raw: object) -> ReplicationTopology:
             "sources": reader.items(SourceRegistry, lambda r, p: _read_source(reader, r, p)),
             "destination_defaults": read_defaults,
             "destination_overrides": read_overrides,
+            "monitoring": lambda value, path, _inherited: _or_failed(
+                reader.read(
+                    MonitoringSettings,
+                    value,
+                    path,
+                    nested={
+                        "central_account": lambda v, p, _i: _or_failed(reader.read(Registry, v, p))
+                    },
+                )
+            ),
         },
     )
     reader.problems.raise_if_any()

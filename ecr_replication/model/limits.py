@@ -46,6 +46,11 @@ KMS_KEY_ARN_PATTERN = re.compile(
     r"(?:key/[a-zA-Z0-9-]+|alias/[a-zA-Z0-9/_-]+)$"
 )
 TAG_FILTER_PATTERN = re.compile(r"^[0-9a-zA-Z._*-]{1,128}$")
+EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
+SNS_TOPIC_ARN_PATTERN = re.compile(
+    r"^arn:(?P<partition>aws[a-z-]*):sns:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):"
+    r"(?P<name>[A-Za-z0-9_-]{1,256})$"
+)
 TEMPLATE_SEGMENT_PATTERN = re.compile(r"^[a-z0-9]+(?:(?:\.|_|__|-+)[a-z0-9]+)*$")
 ROOT_TEMPLATE_PREFIX = "ROOT"
 """The repository creation template for every repository without a more specific one."""

@@ -20,6 +20,7 @@ from .values import (
     DestinationRegistry,
     DestinationSettings,
     Grant,
+    MonitoringSettings,
     Registry,
     SourceRegistry,
     union_prefixes,
@@ -35,6 +36,7 @@ class ReplicationTopology:
         Default: ``DestinationSettings()``.
     :param destination_overrides: settings for single destination registries, replacing the
         defaults for them (JSON key ``destinationRegistries``). Default: none.
+    :param monitoring: alerts on failed replication. Default: none (no monitoring resources).
     """
 
     sources: Sequence[SourceRegistry]
@@ -42,6 +44,7 @@ class ReplicationTopology:
     destination_overrides: Sequence[DestinationOverride] = field(
         default=(), metadata={"json": "destinationRegistries"}
     )
+    monitoring: MonitoringSettings | None = None
 
     def __post_init__(self) -> None:
         checks = FieldChecks()
@@ -65,6 +68,10 @@ class ReplicationTopology:
             DestinationSettings,
             "a DestinationSettings",
         )
+        if self.monitoring is not None:
+            checks.instance(
+                "monitoring", self.monitoring, MonitoringSettings, "a MonitoringSettings"
+            )
         object.__setattr__(self, "sources", sources)
         object.__setattr__(self, "destination_overrides", overrides)
         if not sources and not checks.problems:
@@ -108,7 +115,46 @@ class ReplicationTopology:
             overridden.setdefault(override.registry, index)
         if not checks.problems:
             checks.problems.extend(self._destination_problems())
+            checks.problems.extend(self._monitoring_problems())
         checks.raise_if_any()
+
+    def _monitoring_problems(self) -> list[Problem]:
+        checks = FieldChecks()
+        monitoring = self.monitoring
+        if monitoring is None:
+            return []
+        destinations = [d.registry for d in self.destination_registries()]
+        central = monitoring.central_account
+        partitions = {d.partition for d in destinations}
+        if central is not None and partitions - {central.partition}:
+            checks.add(
+                "monitoring.centralAccount",
+                f"{central.key!r} is in partition {central.partition!r}; events cannot be sent "
+                f"to it from destinations in {', '.join(sorted(partitions - {central.partition}))}",
+            )
+        topic = monitoring.topic_registry
+        if topic is not None:
+            alerting = [central] if central is not None else destinations
+            elsewhere = sorted({r.key for r in alerting if r != topic})
+            if elsewhere:
+                where = "the central account" if central is not None else "every destination"
+                checks.add(
+                    "monitoring.notificationTopicArn",
+                    f"{monitoring.notification_topic_arn!r} is in {topic.key}, but {where} "
+                    f"alerts from {', '.join(elsewhere)}: the topic must be in the account and "
+                    "region that alerts (EventBridge reaches topics in its own region only, and "
+                    "the rule gets no role for another account's topic)"
+                    + ("" if central is not None else "; give monitoring.centralAccount"),
+                )
+        return checks.problems
+
+    def monitoring_accounts(self) -> tuple[str, ...]:
+        """The destination accounts that send events to the central account (not itself)."""
+        central = self.monitoring.central_account if self.monitoring else None
+        if central is None:
+            return ()
+        accounts = {d.registry.account for d in self.destination_registries()}
+        return tuple(sorted(accounts - {central.account}))
 
     def _destination_problems(self) -> list[Problem]:
         checks = FieldChecks()
@@ -176,7 +222,10 @@ class ReplicationTopology:
                 order.setdefault(destination, []).append(grant)
         return tuple(
             DestinationRegistry(
-                registry=registry, grants=tuple(grants), settings=self.settings_for(registry)
+                registry=registry,
+                grants=tuple(grants),
+                settings=self.settings_for(registry),
+                monitoring=self.monitoring,
             )
             for registry, grants in order.items()
         )

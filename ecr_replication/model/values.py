@@ -22,6 +22,7 @@ from .checks import (
     region_problem,
 )
 from .limits import (
+    EMAIL_PATTERN,
     ENCRYPTION_TYPES,
     EXTERNAL_ID_PATTERN,
     IAM_PRINCIPAL_ARN_PATTERN,
@@ -33,6 +34,7 @@ from .limits import (
     MAX_TAG_MUTABILITY_EXCLUSION_FILTERS,
     MIN_LIFECYCLE_POLICY_CHARS,
     ROOT_TEMPLATE_PREFIX,
+    SNS_TOPIC_ARN_PATTERN,
     TAG_FILTER_PATTERN,
     TAG_MUTABILITIES,
     TEMPLATE_SEGMENT_PATTERN,
@@ -574,6 +576,65 @@ class DestinationSettings:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class MonitoringSettings:
+    """Alerts on failed replication (ECR's "ECR Replication Action" events, result FAILED).
+
+    ECR sends the event to the destination registry's default event bus, best effort. Without
+    ``central_account`` every destination stack alerts by itself (local mode); with it, each
+    forwards the events to that account's default bus, whose monitoring stack alerts.
+
+    :param notification_emails: addresses subscribed to the alert topic. Default: none.
+    :param notification_topic_arn: an existing SNS topic to alert instead of creating one (in
+        the central account and region, or, without one, in every destination's). It must let
+        events.amazonaws.com and cloudwatch.amazonaws.com publish. Default: a topic is created.
+    :param central_account: the account and region that collects the events. Default: none.
+    """
+
+    notification_emails: Sequence[str] = ()
+    notification_topic_arn: str | None = None
+    central_account: Registry | None = None
+
+    def __post_init__(self) -> None:
+        checks = FieldChecks()
+        emails = checks.strings("notificationEmails", self.notification_emails)
+        _set(self, "notification_emails", emails)
+        for index, email in enumerate(emails):
+            if not EMAIL_PATTERN.match(email):
+                checks.add(
+                    f"notificationEmails[{index}]",
+                    f"{email!r} is not an e-mail address, e.g. 'platform-alerts@example.com'",
+                )
+        topic = self.notification_topic_arn
+        if topic is not None:
+            match = SNS_TOPIC_ARN_PATTERN.match(topic) if isinstance(topic, str) else None
+            if match is None:
+                checks.add(
+                    "notificationTopicArn",
+                    f"{describe_value(topic)} is not an SNS topic ARN, e.g. "
+                    "'arn:aws:sns:us-east-1:999900001111:replication-alerts'",
+                )
+            elif (problem := region_problem(match["region"])) is not None:
+                checks.add("notificationTopicArn", problem)
+            elif region_partitions()[match["region"]] != match["partition"]:
+                checks.add(
+                    "notificationTopicArn",
+                    f"{topic!r} names partition {match['partition']!r}, but {match['region']} "
+                    f"is in {region_partitions()[match['region']]!r}",
+                )
+        if self.central_account is not None:
+            checks.instance(
+                "centralAccount", self.central_account, Registry, "a Registry {account, region}"
+            )
+        checks.raise_if_any()
+
+    @property
+    def topic_registry(self) -> Registry | None:
+        """The account and region of ``notification_topic_arn``, if one is given."""
+        match = SNS_TOPIC_ARN_PATTERN.match(self.notification_topic_arn or "")
+        return Registry(account=match["account"], region=match["region"]) if match else None
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class DestinationOverride:
     """Settings for one destination registry, replacing the topology's defaults for it."""
 
@@ -597,6 +658,7 @@ class DestinationRegistry:
     registry: Registry
     grants: tuple[Grant, ...]
     settings: DestinationSettings
+    monitoring: MonitoringSettings | None = None
 
     @property
     def cross_account_grants(self) -> tuple[Grant, ...]:
@@ -616,8 +678,22 @@ class DestinationRegistry:
         return self.settings.repository_template.enabled
 
     @property
+    def needs_alerts(self) -> bool:
+        """Whether this registry's stack watches its bus for failed replication.
+
+        Not when it is the central account and region itself: the monitoring stack's rule
+        already watches that bus.
+        """
+        return self.monitoring is not None and self.monitoring.central_account != self.registry
+
+    @property
     def needs_stack(self) -> bool:
-        return self.needs_registry_policy or self.needs_role or self.needs_template
+        return (
+            self.needs_registry_policy
+            or self.needs_role
+            or self.needs_template
+            or self.needs_alerts
+        )
 
     @property
     def template_prefixes(self) -> tuple[str, ...]:

@@ -8,6 +8,7 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 from ..model import iam
+from ..model.iam import as_list
 from .assembly import (
     AssemblyStack,
     as_object,
@@ -21,6 +22,7 @@ from .assembly import (
     texts,
 )
 from .report import (
+    AlertInfo,
     CdkWarning,
     DestinationInfo,
     KeptStatement,
@@ -41,6 +43,14 @@ CDK_WARNING = "aws:cdk:warning"
 KEPT_STATEMENTS_METADATA = "ecr-replication:keptStatements"
 """Written by the registry-policy construct (``constructs.registry_policy``)."""
 _ACK_SUFFIX = re.compile(r"\s*\[ack: (?P<ack>[^\]]+)\]$")
+
+REPLICATION_EVENT = {"source": "aws.ecr", "detail-type": "ECR Replication Action"}
+"""What ECR sends for each replicated image (``detail.result`` SUCCESS or FAILED)."""
+_BUS_ARN = re.compile(
+    r"^arn:[^:]+:events:(?P<region>[^:]+):(?P<account>[0-9]{12}):event-bus/(?P<name>.+)$"
+)
+_TOPIC_ARN = re.compile(r"^arn:[^:]+:sns:[^:]+:[0-9]{12}:[^:]+$")
+DEFAULT_BUS = "default"
 
 REPLICATE = "ecr:ReplicateImage"
 CREATE_REPOSITORY = "ecr:CreateRepository"
@@ -218,6 +228,96 @@ def _templates(stack: AssemblyStack) -> list[TemplateInfo]:
     return sorted(templates, key=lambda t: t.prefix)
 
 
+def _matches_failed_replication(pattern: Any) -> bool:
+    """Whether an event pattern lets a failed "ECR Replication Action" event through.
+
+    A field the pattern leaves out matches anything; a listed field must list the value.
+    """
+    if not isinstance(pattern, dict):
+        return False
+    detail = as_object(pattern.get("detail"))
+    wanted = [
+        *((pattern, k, v) for k, v in REPLICATION_EVENT.items()),
+        (detail, "result", "FAILED"),
+    ]
+    return all(key not in where or value in as_list(where[key]) for where, key, value in wanted)
+
+
+def _failure_rule_targets(stack: AssemblyStack) -> Iterable[tuple[str, Any]]:
+    """``(rule logical id, target Arn)`` of every rule on the default bus that matches failed
+    replication."""
+    for logical_id, properties in stack.resources("AWS::Events::Rule"):
+        bus = properties.get("EventBusName", DEFAULT_BUS)
+        if bus != DEFAULT_BUS or not _matches_failed_replication(properties.get("EventPattern")):
+            continue
+        for target in as_objects(properties.get("Targets")):
+            yield logical_id, target.get("Arn")
+
+
+def _topic_alert(
+    stack: AssemblyStack, rule: str, arn: Any, registry_stacks: list[AssemblyStack]
+) -> AlertInfo | None:
+    """The alert of one rule target that is an SNS topic (created in the stack, or an ARN):
+    its e-mail subscriptions and whether an alarm on the rule's matches notifies it."""
+    reference = str(as_object(arn).get("Ref", ""))
+    resources = as_object(stack.template.get("Resources"))
+    created = as_object(resources.get(reference)).get("Type") == "AWS::SNS::Topic"
+    target = text(arn, stack.info)
+    if not created and not _TOPIC_ARN.match(target):
+        return None
+
+    def is_topic(value: Any, where: AssemblyStack) -> bool:
+        # A created topic is named by its Ref in its own stack; a given one by its ARN.
+        return value == arn and where is stack if created else text(value, where.info) == target
+
+    emails = sorted(
+        text(p.get("Endpoint"), s.info)
+        for s in registry_stacks
+        for _id, p in s.resources("AWS::SNS::Subscription")
+        if p.get("Protocol") == "email" and is_topic(p.get("TopicArn"), s)
+    )
+    alarm = any(
+        any(is_topic(action, stack) for action in as_list(p.get("AlarmActions")))
+        and {"Name": "RuleName", "Value": {"Ref": rule}} in as_objects(p.get("Dimensions"))
+        for _id, p in stack.resources("AWS::CloudWatch::Alarm")
+    )
+    return AlertInfo(
+        stack=stack.info.name,
+        forwarded_to=None,
+        topic=f"{stack.info.name}/{reference}" if created else target,
+        emails=tuple(emails),
+        alarm=alarm,
+    )
+
+
+def _alerts(
+    registry: str, by_registry: Mapping[str, list[AssemblyStack]], forwarded: bool = False
+) -> list[AlertInfo]:
+    """Who a failed replication into ``registry`` reaches: the topics its bus's rules alert
+    (with their e-mail subscriptions and alarm), following one forward to another bus."""
+    found: list[AlertInfo] = []
+    registry_stacks = by_registry.get(registry, [])
+    for stack in registry_stacks:
+        for rule, arn in _failure_rule_targets(stack):
+            bus = _BUS_ARN.match(text(arn, stack.info))
+            if bus is None:
+                alert = _topic_alert(stack, rule, arn, registry_stacks)
+                found += [alert] if alert is not None else []
+            elif not forwarded:
+                central = f"{bus['account']}/{bus['region']}"
+                found += [
+                    AlertInfo(
+                        stack=a.stack,
+                        forwarded_to=central,
+                        topic=a.topic,
+                        emails=a.emails,
+                        alarm=a.alarm,
+                    )
+                    for a in _alerts(central, by_registry, forwarded=True)
+                ]
+    return found
+
+
 def _cdk_warnings(stack: AssemblyStack) -> list[CdkWarning]:
     warnings = []
     for path, entries in stack.metadata.items():
@@ -264,6 +364,9 @@ def build_review(stacks: Iterable[AssemblyStack]) -> Review:
                 registry_policy=policies[0] if policies else None,
                 roles=tuple(r for s in registry_stacks for r in _roles(s)),
                 templates=tuple(t for s in registry_stacks for t in _templates(s)),
+                alerts=tuple(
+                    sorted(set(_alerts(key, by_registry)), key=lambda a: (a.stack, a.topic))
+                ),
             )
         )
     return Review(

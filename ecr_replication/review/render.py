@@ -32,7 +32,9 @@ name such as ``"ecr.amazonaws.com"``)::
               "encryption": {"type", "kmsKey": "..." | null},
               "lifecyclePolicy": bool, "pullAccess": [{"principal", "actions": [...],
               "conditions": [...]}], "resourceTags": {"key": "value"},
-              "customRole": "..." | null}]}
+              "customRole": "..." | null}],
+         "alerts": [{"stack", "forwardedTo": "ACCOUNT/REGION" | null, "topic",
+                     "emails": [...], "alarm": bool}]}    # [] = nobody is alerted
       ],
       "warnings": [{"code", "subject", "message"}],
       "cdkWarnings": [{"stack", "path", "message", "ack": "..." | null}],
@@ -44,6 +46,12 @@ name such as ``"ecr.amazonaws.com"``)::
 repository pattern), ``assume-role`` (scope: the role name), ``pull`` (scope: a repository
 template prefix) or ``replication-rule`` (principal: the source registry; scope: a repository
 prefix, ``*`` for every repository).
+
+``alerts`` lists who hears of a failed replication into the destination: each EventBridge rule
+on its default bus that matches failed "ECR Replication Action" events and alerts an SNS topic
+(``topic``: the ARN, or ``STACK/LogicalId`` of a topic the assembly creates), with the topic's
+e-mail subscriptions and whether a CloudWatch alarm on the rule's matches notifies it too; a
+rule forwarding the events to another account's bus is followed (``forwardedTo``).
 
 ``mayReplicate`` and ``mayCreateRepositories`` are read by the model's IAM evaluator (action
 wildcards, ``NotAction``), the reading ``preflight`` applies to a deployed policy.
@@ -207,6 +215,16 @@ def _destination_json(d: DestinationInfo) -> dict[str, Any]:
             }
             for t in d.templates
         ],
+        "alerts": [
+            {
+                "stack": a.stack,
+                "forwardedTo": a.forwarded_to,
+                "topic": a.topic,
+                "emails": list(a.emails),
+                "alarm": a.alarm,
+            }
+            for a in d.alerts
+        ],
     }
 
 
@@ -366,6 +384,7 @@ def _destination_markdown(d: DestinationInfo) -> list[str]:
             for p in role.permissions
         ]
         out.append("")
+    out += _alerts_markdown(d)
     out += ["**Repository creation templates**", ""]
     if not d.templates:
         out += ["None: repositories created by replication get ECR defaults.", ""]
@@ -400,3 +419,20 @@ def _destination_markdown(d: DestinationInfo) -> list[str]:
         ]
     out.append("")
     return out
+
+
+def _alerts_markdown(d: DestinationInfo) -> list[str]:
+    out = ["**Who is alerted when replication into it fails**", ""]
+    if not d.alerts:
+        return [
+            *out,
+            "Nobody: no rule in this assembly watches its failed-replication events; only "
+            "`ecr-replication verify` finds a missing image.",
+            "",
+        ]
+    for a in d.alerts:
+        via = f"forwarded to the bus of {a.forwarded_to}, then " if a.forwarded_to else ""
+        emails = ", ".join(_code(e) for e in a.emails) or "no e-mail subscription here"
+        alarm = "; an alarm on the rule's matches notifies it too" if a.alarm else ""
+        out.append(f"- {via}topic {_code(a.topic)}: {emails}{alarm}")
+    return [*out, ""]

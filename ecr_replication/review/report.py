@@ -126,6 +126,22 @@ class TemplateInfo:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class AlertInfo:
+    """Who hears of a failed replication into one destination, and how.
+
+    ``forwarded_to`` is the registry whose bus receives the events (central monitoring), or
+    None when the destination's own stack alerts. ``topic`` is the SNS topic alerted: an ARN,
+    or ``STACK/LogicalId`` for a topic the assembly creates.
+    """
+
+    stack: str
+    forwarded_to: str | None
+    topic: str
+    emails: tuple[str, ...]
+    alarm: bool
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class DestinationInfo:
     registry: str
     stacks: tuple[str, ...]
@@ -133,6 +149,7 @@ class DestinationInfo:
     registry_policy: RegistryPolicyInfo | None
     roles: tuple[RoleInfo, ...]
     templates: tuple[TemplateInfo, ...]
+    alerts: tuple[AlertInfo, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True, order=True)

@@ -25,7 +25,13 @@ from ecr_replication.constructs import backfill, destination_role
 from ecr_replication.model.iam import arn_format_pattern, arn_patterns_intersect, as_list
 from ecr_replication.review.assembly import text
 from ecr_replication.review.report import StackInfo
-from tests.topologies import EVERY_DESTINATION_OPTION, FAN_OUT, SOURCE, synth_topology
+from tests.topologies import (
+    CENTRAL_MONITORING,
+    EVERY_DESTINATION_OPTION,
+    FAN_OUT,
+    SOURCE,
+    synth_topology,
+)
 
 KEY = "arn:aws:kms:{region}:{account}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
 ALIAS = "arn:aws:kms:{region}:{account}:alias/ecr-replicas"
@@ -88,6 +94,7 @@ TOPOLOGIES = {
     "rich": RICH,
     "every_destination_option": EVERY_DESTINATION_OPTION,
     "fan_out": FAN_OUT,
+    "central_monitoring": CENTRAL_MONITORING,
 }
 
 
@@ -171,6 +178,7 @@ def test_the_rich_topologies_grant_every_kind_of_identity_permission(
         "kms:CreateGrant",
         "ecr:StartReplicationBackfill",
         "logs:PutLogEvents",
+        "events:PutEvents",
     } <= actions
 
 

@@ -25,6 +25,8 @@ from ecr_replication.constructs.nag import NAG_CONTEXT_KEY, NagSwitchError, enab
 from ecr_replication.model import Grant, Registry
 from ecr_replication.model.policies import Statement
 from tests.topologies import (
+    CENTRAL_MONITORING,
+    CLASSIC,
     DESTINATION,
     EVERY_DESTINATION_OPTION,
     REPO_ROOT,
@@ -43,7 +45,28 @@ def _kms_without_key() -> dict[str, Any]:
     return context
 
 
-CHECKED_TOPOLOGIES = {**topologies(), "kms_without_key": _kms_without_key()}
+def _central_monitoring_for_an_organization() -> dict[str, Any]:
+    """The central bus admits an organization: principal ``*`` with ``aws:PrincipalOrgID``."""
+    return {
+        **CENTRAL_MONITORING,
+        "destinationDefaults": {"role": {"principalOrgId": "o-abcdef1234"}},
+    }
+
+
+def _local_monitoring_with_a_given_topic() -> dict[str, Any]:
+    """One destination alerting a topic that exists: no topic, key or topic policy created."""
+    return {
+        **CLASSIC,
+        "monitoring": {"notificationTopicArn": f"arn:aws:sns:eu-west-1:{DESTINATION}:alerts"},
+    }
+
+
+CHECKED_TOPOLOGIES = {
+    **topologies(),
+    "kms_without_key": _kms_without_key(),
+    "central_monitoring_for_an_organization": _central_monitoring_for_an_organization(),
+    "local_monitoring_with_a_given_topic": _local_monitoring_with_a_given_topic(),
+}
 
 
 def lint_findings(assembly: Path) -> list[str]:

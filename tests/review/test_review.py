@@ -22,9 +22,11 @@ from ecr_replication.review import (
     review_markdown,
 )
 from tests.topologies import (
+    CENTRAL,
     CLASSIC,
     DESTINATION,
     KMS_KEY_ARN,
+    MONITORING_EMAIL,
     SECOND_DESTINATION,
     SECOND_SOURCE,
     SOURCE,
@@ -804,3 +806,121 @@ def test_kept_statements_are_listed_with_their_principals_and_actions(tmp_path: 
         f"| `PullThroughCache` | Allow | account {DESTINATION} | `ecr:BatchImportUpstreamImage`, "
         "`ecr:CreateRepository` | `repository/docker-hub/*` |"
     ) in markdown
+
+
+# ---------------------------------------------------------------------------------------------
+# Who is alerted
+
+
+def test_local_monitoring_alerts_each_destination_through_its_own_topic(
+    assemblies: dict[str, Path],
+) -> None:
+    document = report(assemblies["local_monitoring"])
+    for d in document["destinations"]:
+        (alert,) = d["alerts"]
+        account, region = d["registry"].split("/")
+        stack = f"EcrReplicationDestination-{account}-{region}"
+        assert alert["stack"] == stack
+        assert alert["forwardedTo"] is None
+        assert alert["topic"].startswith(f"{stack}/")
+        assert alert["emails"] == [MONITORING_EMAIL]
+        assert alert["alarm"] is True
+
+
+def test_central_monitoring_alerts_every_destination_through_the_hub(
+    assemblies: dict[str, Path],
+) -> None:
+    document = report(assemblies["central_monitoring"])
+    hub = f"EcrReplicationMonitoring-{CENTRAL}-us-east-1"
+    for d in document["destinations"]:
+        (alert,) = d["alerts"]
+        assert alert["forwardedTo"] == f"{CENTRAL}/us-east-1"
+        assert alert["stack"] == hub
+        assert alert["emails"] == ["oncall@example.com", MONITORING_EMAIL]
+    markdown = review_markdown(review_assembly(assemblies["central_monitoring"]))
+    assert f"- forwarded to the bus of {CENTRAL}/us-east-1, then topic `{hub}/" in markdown
+
+
+def test_without_monitoring_the_report_says_nobody_is_alerted(
+    assemblies: dict[str, Path],
+) -> None:
+    assert destination(report(assemblies["classic"]), DEST)["alerts"] == []
+    markdown = review_markdown(review_assembly(assemblies["classic"]))
+    assert "Nobody: no rule in this assembly watches its failed-replication events" in markdown
+
+
+def _rule(pattern: dict[str, Any], target: Any, bus: str = "default") -> dict[str, Any]:
+    return {
+        "Type": "AWS::Events::Rule",
+        "Properties": {
+            "EventBusName": bus,
+            "EventPattern": pattern,
+            "Targets": [{"Id": "t", "Arn": target}],
+        },
+    }
+
+
+FAILURES = {
+    "source": ["aws.ecr"],
+    "detail-type": ["ECR Replication Action"],
+    "detail": {"result": ["FAILED"]},
+}
+
+
+def test_only_rules_on_the_default_bus_that_let_failures_through_count_as_alerts(
+    write_assembly: Callable[..., Path],
+) -> None:
+    topic = f"arn:aws:sns:eu-west-1:{DESTINATION}:team-alerts"
+    template = _registry_policy_template([])
+    template["Resources"].update(
+        {
+            "Failures": _rule(FAILURES, topic),
+            "AnyResult": _rule({"detail-type": ["ECR Replication Action"]}, topic),
+            "SuccessOnly": _rule({**FAILURES, "detail": {"result": ["SUCCESS"]}}, topic),
+            "Pushes": _rule({**FAILURES, "detail-type": ["ECR Image Action"]}, topic),
+            "OtherBus": _rule(FAILURES, topic, bus="team-bus"),
+            "ToAQueue": _rule(FAILURES, f"arn:aws:sqs:eu-west-1:{DESTINATION}:q"),
+            "Subscription": {
+                "Type": "AWS::SNS::Subscription",
+                "Properties": {
+                    "Protocol": "email",
+                    "Endpoint": "team@example.com",
+                    "TopicArn": topic,
+                },
+            },
+        }
+    )
+    folder = write_assembly(
+        {
+            "Source": (f"aws://{SOURCE}/us-east-1", _source_template(DESTINATION, ["prod/"])),
+            "Destination": (f"aws://{DESTINATION}/eu-west-1", template),
+        }
+    )
+    alerts = destination(report(folder), DEST)["alerts"]
+    # "Failures" and "AnyResult" alert the same topic: listed once.
+    assert alerts == [
+        {
+            "stack": "Destination",
+            "forwardedTo": None,
+            "topic": topic,
+            "emails": ["team@example.com"],
+            "alarm": False,
+        }
+    ]
+
+
+def test_a_forward_to_a_bus_without_an_alerting_rule_reaches_nobody(
+    write_assembly: Callable[..., Path],
+) -> None:
+    template = _registry_policy_template([])
+    template["Resources"]["Forward"] = _rule(
+        FAILURES, f"arn:aws:events:us-east-1:{CENTRAL}:event-bus/default"
+    )
+    folder = write_assembly(
+        {
+            "Source": (f"aws://{SOURCE}/us-east-1", _source_template(DESTINATION, ["prod/"])),
+            "Destination": (f"aws://{DESTINATION}/eu-west-1", template),
+            "Central": (f"aws://{CENTRAL}/us-east-1", {"Resources": {}}),
+        }
+    )
+    assert destination(report(folder), DEST)["alerts"] == []
