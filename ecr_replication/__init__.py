@@ -5,9 +5,10 @@ importable without ``aws_cdk``. The CDK constructs and stacks are listed here to
 only when first used, so ``import ecr_replication`` stays light for the operations commands.
 
 Constructs: SourceRegistryReplication, DestinationRegistryPolicy, ReplicationDestinationRole,
-ReplicationRepositoryTemplate, ReplicationBackfillOnDeploy, ReplicationFailureAlerts,
-ReplicationMonitoringHub. Stacks: SourceReplicationStack, DestinationReplicationStack,
-ReplicationMonitoringStack, add_replication_stacks. cdk-nag: enable_nag.
+ReplicationRepositoryTemplate, ReplicationSourceRole, ReplicationBackfillOnDeploy,
+ReplicationFailureAlerts, ReplicationMonitoringHub. Stacks: SourceReplicationStack,
+DestinationReplicationStack, ReplicationMonitoringStack, add_replication_stacks,
+ReplicationStage (for CDK Pipelines). cdk-nag: enable_nag.
 """
 
 from __future__ import annotations
@@ -22,6 +23,7 @@ from .model import (
     DestinationSettings,
     Grant,
     MonitoringSettings,
+    OperationsSettings,
     Registry,
     ReplicationRule,
     ReplicationTopology,
@@ -39,6 +41,7 @@ if TYPE_CHECKING:
     from .constructs.nag import enable_nag
     from .constructs.registry_policy import DestinationRegistryPolicy
     from .constructs.source import SourceRegistryReplication
+    from .constructs.source_role import ReplicationSourceRole
     from .constructs.stacks import (
         DestinationReplicationStack,
         ReplicationMonitoringStack,
@@ -46,6 +49,7 @@ if TYPE_CHECKING:
         SourceReplicationStack,
         add_replication_stacks,
     )
+    from .constructs.stage import ReplicationStage
     from .constructs.templates import ReplicationRepositoryTemplate
 
 _CDK_EXPORTS = {
@@ -57,6 +61,8 @@ _CDK_EXPORTS = {
     "ReplicationFailureAlerts": "alerts",
     "ReplicationMonitoringHub": "alerts",
     "ReplicationMonitoringStack": "stacks",
+    "ReplicationSourceRole": "source_role",
+    "ReplicationStage": "stage",
     "SourceReplicationStack": "stacks",
     "DestinationReplicationStack": "stacks",
     "ReplicationStacks": "stacks",
@@ -84,6 +90,7 @@ __all__ = [
     "DestinationSettings",
     "Grant",
     "MonitoringSettings",
+    "OperationsSettings",
     "Problem",
     "Registry",
     "ReplicationBackfillOnDeploy",
@@ -94,7 +101,9 @@ __all__ = [
     "ReplicationMonitoringStack",
     "ReplicationRepositoryTemplate",
     "ReplicationRule",
+    "ReplicationSourceRole",
     "ReplicationStacks",
+    "ReplicationStage",
     "ReplicationTopology",
     "RepositoryTemplateSettings",
     "RoleSettings",

@@ -33,6 +33,9 @@ IAM role names are unique per account, so the region in the name keeps one accou
 destination in several regions from having two stacks fight over one role.
 """
 
+SOURCE_ROLE_NAME_PREFIX = "ecr-replication-source-"
+"""The source role (with an operations account) is ``ecr-replication-source-<region>``."""
+
 TEMPLATE_ROLE_NAME_PREFIX = "ecr-replication-template-"
 """The role ECR assumes for KMS or tags in repository creation templates, per region."""
 
@@ -42,6 +45,10 @@ SESSION_NAME = "ecr-replication"
 
 def destination_role_name(region: str) -> str:
     return f"{DESTINATION_ROLE_NAME_PREFIX}{region}"
+
+
+def source_role_name(region: str) -> str:
+    return f"{SOURCE_ROLE_NAME_PREFIX}{region}"
 
 
 def template_role_name(region: str) -> str:
@@ -77,6 +84,11 @@ def destination_role_arn(registry: RegistryLike, name: str | None = None) -> str
     return role_arn(
         registry.partition, registry.account, name or destination_role_name(registry.region)
     )
+
+
+def source_role_arn(registry: RegistryLike, name: str | None = None) -> str:
+    """The source role of a registry (``name`` default: :func:`source_role_name`)."""
+    return role_arn(registry.partition, registry.account, name or source_role_name(registry.region))
 
 
 def source_stack_name(registry: RegistryLike) -> str:

@@ -154,6 +154,24 @@ CENTRAL_MONITORING: dict[str, Any] = {
 }
 
 
+OPERATIONS_ACCOUNT = "999900002222"
+OPERATOR = f"arn:aws:iam::{OPERATIONS_ACCOUNT}:role/ecr-replication-operator"
+
+OPERATIONS: dict[str, Any] = {
+    # Run from one operations account: two sources in two accounts, every registry read through
+    # a role trusting the operator (the same-account destination too).
+    **TWO_SOURCES_ONE_DESTINATION,
+    "sources": [
+        *FAN_OUT["sources"],
+        TWO_SOURCES_ONE_DESTINATION["sources"][1],
+    ],
+    "destinationDefaults": {
+        "role": {"trustedPrincipalArns": [OPERATOR], "externalId": "ecr-replication-ops"}
+    },
+    "operations": {"account": OPERATIONS_ACCOUNT, "allowBackfill": True},
+}
+
+
 def topologies() -> dict[str, Any]:
     """Every test topology by name (the default app first)."""
     return {
@@ -164,6 +182,7 @@ def topologies() -> dict[str, Any]:
         "every_destination_option": EVERY_DESTINATION_OPTION,
         "local_monitoring": LOCAL_MONITORING,
         "central_monitoring": CENTRAL_MONITORING,
+        "operations": OPERATIONS,
     }
 
 

@@ -14,7 +14,13 @@ from constructs import Construct
 
 from ..errors import Problem, ReplicationConfigError
 from ..model.topology import ReplicationTopology
-from ..model.values import DestinationRegistry, Registry, SourceRegistry
+from ..model.values import (
+    DestinationRegistry,
+    OperationsSettings,
+    Registry,
+    RoleSettings,
+    SourceRegistry,
+)
 from ..naming import destination_stack_name, monitoring_stack_name, source_stack_name
 from .destination_role import ReplicationDestinationRole
 from .registry_policy import DestinationRegistryPolicy
@@ -24,6 +30,7 @@ from .templates import ReplicationRepositoryTemplate
 
 if TYPE_CHECKING:
     from .alerts import ReplicationFailureAlerts
+    from .source_role import ReplicationSourceRole
 
 
 class _RegistryStack(Stack):
@@ -55,11 +62,23 @@ class _RegistryStack(Stack):
 class SourceReplicationStack(_RegistryStack):
     """The replication configuration of one source registry (its account and region).
 
+    With ``operations`` (an operations account other than the source's) the stack also holds
+    the read-only source role the operations commands assume from there, trusted with the
+    conditions of ``role_settings``.
+
     :ivar replication: the :class:`SourceRegistryReplication`.
+    :ivar role: the :class:`ReplicationSourceRole`, or None.
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, source: SourceRegistry, **kwargs: Any
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        source: SourceRegistry,
+        operations: OperationsSettings | None = None,
+        role_settings: RoleSettings | None = None,
+        **kwargs: Any,
     ) -> None:
         super().__init__(
             scope,
@@ -77,6 +96,18 @@ class SourceReplicationStack(_RegistryStack):
             rules=source.rules,
             backfill_existing_images=source.backfill_existing_images,
         )
+        self.role: ReplicationSourceRole | None = None
+        if operations is not None and operations.account != source.account:
+            from .source_role import ReplicationSourceRole
+
+            self.role = ReplicationSourceRole(
+                self,
+                "SourceRole",
+                rules=source.rules,
+                trusted_accounts=[operations.account],
+                settings=role_settings,
+                allow_backfill=operations.allow_backfill,
+            )
 
 
 class DestinationReplicationStack(_RegistryStack):
@@ -128,8 +159,9 @@ class DestinationReplicationStack(_RegistryStack):
             ReplicationDestinationRole(
                 self,
                 "DestinationRole",
-                grants=grants,
+                grants=destination.role_grants,
                 settings=settings.role,
+                trusted_accounts=destination.role_trusted_accounts,
             )
             if destination.needs_role
             else None
@@ -233,7 +265,13 @@ def add_replication_stacks(scope: Construct, topology: ReplicationTopology) -> R
                 )
     sources: dict[Registry, SourceReplicationStack] = {}
     for source in topology.sources:
-        stack = SourceReplicationStack(scope, source_stack_name(source.registry), source=source)
+        stack = SourceReplicationStack(
+            scope,
+            source_stack_name(source.registry),
+            source=source,
+            operations=topology.operations,
+            role_settings=topology.source_role_settings,
+        )
         for destination in source.destinations:
             if destination in destinations:
                 stack.add_stack_dependency(

@@ -25,6 +25,7 @@ from .values import (
     DestinationOverride,
     DestinationSettings,
     MonitoringSettings,
+    OperationsSettings,
     Registry,
     ReplicationRule,
     RepositoryTemplateSettings,
@@ -341,6 +342,9 @@ def parse_topology(raw: object) -> ReplicationTopology:
                         "central_account": lambda v, p, _i: _or_failed(reader.read(Registry, v, p))
                     },
                 )
+            ),
+            "operations": lambda value, path, _inherited: _or_failed(
+                reader.read(OperationsSettings, value, path)
             ),
         },
     )

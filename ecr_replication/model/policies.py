@@ -1,7 +1,7 @@
 """Every policy document the library writes, as plain JSON-ready data.
 
-The registry policy (the grant ECR uses to replicate), the destination role's trust and
-permissions, the repository creation templates' pull-only repository policy. The CDK
+The registry policy (the grant ECR uses to replicate), the destination and source roles'
+trust and permissions, the repository creation templates' pull-only repository policy. The CDK
 constructs render these into templates (their hooks start from them), the topology checks the
 registry policy's size with them, and ``preflight`` and the tests read deployed policies
 against them with :mod:`ecr_replication.model.iam`.
@@ -239,3 +239,67 @@ def destination_role_permission_statements(
             "Resource": stack_arn(partition, region, account, stack_name),
         },
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# The source role (with an operations account: read access to a source registry)
+
+SOURCE_REPOSITORY_LIST_ACTIONS = ("ecr:DescribeRepositories",)
+"""Listing a registry's repositories: IAM authorizes a listing on ``repository/*``."""
+SOURCE_REPOSITORY_READ_ACTIONS = ("ecr:DescribeImageReplicationStatus", "ecr:DescribeImages")
+"""What the commands call on a source's replicated repositories (``verify``, ``cost``,
+``backfill --dry-run``)."""
+SOURCE_REGISTRY_READ_ACTIONS = ("ec2:DescribeRegions", "ecr:DescribeRegistry")
+"""``preflight`` and ``backfill``: no resource type in IAM."""
+BACKFILL_ACTIONS = (
+    "ecr:DescribeReplicationBackfillResults",
+    "ecr:ListReplicationBackfills",
+    "ecr:StartReplicationBackfill",
+    "ecr:StopReplicationBackfill",
+)
+"""``ecr-replication backfill`` (start, follow, stop): no resource type in IAM."""
+
+
+def source_role_permission_statements(
+    *, partition: str, region: str, account: str, prefixes: Sequence[str], allow_backfill: bool
+) -> list[Statement]:
+    """The source role's permissions: what ``preflight``, ``verify``, ``cost`` and
+    ``backfill --dry-run`` call in a source registry, on the narrowest resources IAM supports;
+    with ``allow_backfill`` also the backfill actions (``StartReplicationBackfill`` is a write
+    action: it makes ECR replicate existing images)."""
+    statements: list[Statement] = [
+        {
+            "Sid": "ListRepositories",
+            "Effect": "Allow",
+            "Action": one_or_many(SOURCE_REPOSITORY_LIST_ACTIONS),
+            "Resource": repository_arn(partition, region, account, "*"),
+        },
+        {
+            "Sid": "ReadReplicatedImages",
+            "Effect": "Allow",
+            "Action": list(SOURCE_REPOSITORY_READ_ACTIONS),
+            "Resource": one_or_many(repository_arns(partition, region, account, prefixes)),
+        },
+        {
+            "Sid": "ReadRegistrySettings",
+            "Effect": "Allow",
+            "Action": list(SOURCE_REGISTRY_READ_ACTIONS),
+            "Resource": "*",
+        },
+        {
+            "Sid": "ReadRegionOptIn",
+            "Effect": "Allow",
+            "Action": one_or_many(REGION_OPT_IN_ACTIONS),
+            "Resource": account_arn(partition, account),
+        },
+    ]
+    if allow_backfill:
+        statements.append(
+            {
+                "Sid": "BackfillReplication",
+                "Effect": "Allow",
+                "Action": list(BACKFILL_ACTIONS),
+                "Resource": "*",
+            }
+        )
+    return statements

@@ -21,7 +21,9 @@ from .values import (
     DestinationSettings,
     Grant,
     MonitoringSettings,
+    OperationsSettings,
     Registry,
+    RoleSettings,
     SourceRegistry,
     union_prefixes,
 )
@@ -37,6 +39,9 @@ class ReplicationTopology:
     :param destination_overrides: settings for single destination registries, replacing the
         defaults for them (JSON key ``destinationRegistries``). Default: none.
     :param monitoring: alerts on failed replication. Default: none (no monitoring resources).
+    :param operations: the account the operations commands run from. Default: none (the
+        destination roles trust the source accounts; each source is read with the caller's
+        credentials).
     """
 
     sources: Sequence[SourceRegistry]
@@ -45,6 +50,7 @@ class ReplicationTopology:
         default=(), metadata={"json": "destinationRegistries"}
     )
     monitoring: MonitoringSettings | None = None
+    operations: OperationsSettings | None = None
 
     def __post_init__(self) -> None:
         checks = FieldChecks()
@@ -71,6 +77,10 @@ class ReplicationTopology:
         if self.monitoring is not None:
             checks.instance(
                 "monitoring", self.monitoring, MonitoringSettings, "a MonitoringSettings"
+            )
+        if self.operations is not None:
+            checks.instance(
+                "operations", self.operations, OperationsSettings, "an OperationsSettings"
             )
         object.__setattr__(self, "sources", sources)
         object.__setattr__(self, "destination_overrides", overrides)
@@ -116,7 +126,40 @@ class ReplicationTopology:
         if not checks.problems:
             checks.problems.extend(self._destination_problems())
             checks.problems.extend(self._monitoring_problems())
+            checks.problems.extend(self._operations_problems())
         checks.raise_if_any()
+
+    def _operations_problems(self) -> list[Problem]:
+        """With an operations account the roles trust it: a trusted principal elsewhere could
+        never be the operator."""
+        if self.operations is None:
+            return []
+        checks = FieldChecks()
+        account = self.operations.account
+        settings = [("destinationDefaults", self.destination_defaults)] + [
+            (f"destinationRegistries[{i}]", o.settings)
+            for i, o in enumerate(self.destination_overrides)
+        ]
+        for path, destination_settings in settings:
+            for index, arn in enumerate(destination_settings.role.trusted_principal_arns):
+                if arn.split(":")[4] != account:
+                    checks.add(
+                        f"{path}.role.trustedPrincipalArns[{index}]",
+                        f"{arn!r} is not in the operations account {account}; with operations "
+                        "the roles trust principals of that account only",
+                    )
+        return checks.problems
+
+    @property
+    def source_role_settings(self) -> RoleSettings:
+        """The trust conditions of the source roles: those of ``destinationDefaults.role``
+        (one operator, one set of conditions for every role it assumes)."""
+        return self.destination_defaults.role
+
+    def needs_source_role(self, source: SourceRegistry) -> bool:
+        """Whether a source registry's stack gets the read-only source role: with an operations
+        account, for every source outside it."""
+        return self.operations is not None and source.account != self.operations.account
 
     def _monitoring_problems(self) -> list[Problem]:
         checks = FieldChecks()
@@ -226,6 +269,7 @@ class ReplicationTopology:
                 grants=tuple(grants),
                 settings=self.settings_for(registry),
                 monitoring=self.monitoring,
+                operations=self.operations,
             )
             for registry, grants in order.items()
         )

@@ -635,6 +635,30 @@ class MonitoringSettings:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class OperationsSettings:
+    """The account the operations commands (and a deployment pipeline) run from.
+
+    With it, every destination role trusts this account instead of the source accounts, every
+    registry outside it gets a read-only role for the commands (the source roles
+    ``ecr-replication-source-<region>`` too), and one run of a command from this account reads
+    every registry of the topology.
+
+    :param account: the operations account id.
+    :param allow_backfill: the source roles may also start, follow and stop replication
+        backfills (``ecr-replication backfill`` from this account). Default: False (read-only).
+    """
+
+    account: str
+    allow_backfill: bool = False
+
+    def __post_init__(self) -> None:
+        checks = FieldChecks()
+        checks.check("account", self.account, account_problem)
+        checks.boolean("allowBackfill", self.allow_backfill)
+        checks.raise_if_any()
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class DestinationOverride:
     """Settings for one destination registry, replacing the topology's defaults for it."""
 
@@ -659,6 +683,7 @@ class DestinationRegistry:
     grants: tuple[Grant, ...]
     settings: DestinationSettings
     monitoring: MonitoringSettings | None = None
+    operations: OperationsSettings | None = None
 
     @property
     def cross_account_grants(self) -> tuple[Grant, ...]:
@@ -666,12 +691,33 @@ class DestinationRegistry:
         return tuple(g for g in self.grants if g.source.account != self.registry.account)
 
     @property
+    def role_grants(self) -> tuple[Grant, ...]:
+        """The grants whose repositories the destination role reads: with an operations
+        account every grant (the commands read every destination from there), otherwise the
+        cross-account ones (their source accounts assume the role)."""
+        return self.grants if self.operations is not None else self.cross_account_grants
+
+    @property
+    def role_trusted_accounts(self) -> tuple[str, ...]:
+        """The accounts the destination role trusts (unless ``trustedPrincipalArns`` narrow
+        it): the operations account, or the source accounts of the cross-account grants."""
+        if self.operations is not None:
+            return (self.operations.account,)
+        return tuple(dict.fromkeys(g.source.account for g in self.cross_account_grants))
+
+    @property
     def needs_registry_policy(self) -> bool:
         return bool(self.cross_account_grants or self.settings.additional_policy_statements)
 
     @property
     def needs_role(self) -> bool:
-        return self.settings.role.enabled and bool(self.cross_account_grants)
+        """A read-only role for the commands, for callers of another account: the operations
+        account (every registry outside it), or else the cross-account sources."""
+        if not self.settings.role.enabled:
+            return False
+        if self.operations is not None:
+            return self.registry.account != self.operations.account
+        return bool(self.cross_account_grants)
 
     @property
     def needs_template(self) -> bool:
@@ -706,7 +752,5 @@ class DestinationRegistry:
 
     @property
     def repository_patterns(self) -> tuple[str, ...]:
-        """Repository patterns across the cross-account grants (what the role may read)."""
-        return repository_patterns(
-            union_prefixes(g.repository_prefixes for g in self.cross_account_grants)
-        )
+        """Repository patterns across the role's grants (what the role may read)."""
+        return repository_patterns(union_prefixes(g.repository_prefixes for g in self.role_grants))

@@ -3,16 +3,20 @@
 Public names, reused by every operations command (``backfill`` builds on them too):
 
 * :class:`RegistryAccess` — clients per registry. ``client(service, registry, side=...)``:
-  ``side="source"`` uses the caller's credentials; ``side="destination"`` assumes the
-  destination role (:func:`ecr_replication.naming.destination_role_arn`, session name
+  ``side="source"`` uses the caller's credentials, except when the topology names an
+  operations account (``operations``) and the caller is in it: then it assumes the source
+  role (:func:`ecr_replication.naming.source_role_arn`, name overridable with
+  ``--source-role-name``, the ``ExternalId`` of ``destinationDefaults.role``) of every
+  source outside that account. ``side="destination"`` assumes the destination role
+  (:func:`ecr_replication.naming.destination_role_arn`, session name
   :data:`ecr_replication.naming.SESSION_NAME`, the ``ExternalId`` of the registry's role
-  settings when the topology has one). The role is not assumed with ``assume_role=False``
+  settings when the topology has one). No role is assumed with ``assume_role=False``
   (``--no-assume-role``), when the topology creates no role for that registry (same-account
-  destinations, ``role.enabled: false``) unless a role name was given, or when the caller is
-  already in the registry's account. Assumed sessions are cached per role ARN (one
-  ``AssumeRole`` per destination account and role name; the default name holds the region),
-  and a failed assumption is remembered, so every check of that registry reports the same
-  reason quickly.
+  destinations without an operations account, ``role.enabled: false``) unless a role name was
+  given, or when the caller is already in the registry's account. Assumed sessions are cached
+  per role ARN (one ``AssumeRole`` per account and role name; the default names hold the
+  region), roles are assumed concurrently (one lock per role ARN), and a failed assumption is
+  remembered, so every check of that registry reports the same reason quickly.
   ``own_account=True`` is for registry-level calls (``DescribeRegistry``,
   ``GetRegistryPolicy``, ``DescribeRegions``, ...) that act on the credentials' own account:
   it refuses, as an :class:`AccessError`, credentials of another account.
@@ -343,11 +347,14 @@ class RegistryAccess:
         *,
         assume_role: bool = True,
         role_name: str | None = None,
+        source_role_name: str | None = None,
         session: boto3.session.Session | None = None,
     ) -> None:
         self._topology = topology
         self.assume_role = assume_role
         self.role_name = role_name
+        self.source_role_name = source_role_name
+        self._role_locks: dict[str, threading.Lock] = {}
         self._session = session or new_session()
         self._lock = threading.RLock()
         self._sessions: dict[str, boto3.session.Session] = {CALLER: self._session}
@@ -394,10 +401,26 @@ class RegistryAccess:
     def role_arn(self, registry: Registry) -> str:
         return naming.destination_role_arn(registry, self.role_name)
 
+    def operations_account(self) -> str | None:
+        """The topology's operations account, if it names one."""
+        operations = self._topology.operations if self._topology is not None else None
+        return operations.account if operations is not None else None
+
+    def from_operations_account(self, registry: Registry) -> bool:
+        """Whether the caller runs from the topology's operations account."""
+        account = self.operations_account()
+        return account is not None and self.caller_account(registry) == account
+
     def identity(self, registry: Registry, side: Side) -> str:
         """``"caller"``, or the ARN of the role to assume for this registry on this side."""
-        if side == "source" or not self.assume_role:
+        if not self.assume_role:
             return CALLER
+        if side == "source":
+            if not self.from_operations_account(registry):
+                return CALLER
+            if self.caller_account(registry) == registry.account:
+                return CALLER
+            return naming.source_role_arn(registry, self.source_role_name)
         destination = self._destinations.get(registry)
         creates_role = destination is not None and destination.needs_role
         if not (creates_role or self.role_name):
@@ -406,33 +429,54 @@ class RegistryAccess:
             return CALLER
         return self.role_arn(registry)
 
-    def _assume(self, registry: Registry, role_arn: str) -> None:
-        """Assume the role once (a session per role ARN, failures remembered)."""
+    def _external_id(self, registry: Registry, side: Side) -> str | None:
+        if self._topology is None:
+            return None
+        if side == "source":
+            return self._topology.source_role_settings.external_id
+        return self._topology.settings_for(registry).role.external_id
+
+    def _assume(self, registry: Registry, role_arn: str, side: Side) -> None:
+        """Assume the role once (a session per role ARN, failures remembered); different roles
+        are assumed concurrently."""
         with self._lock:
             if role_arn in self._sessions:
                 return
-            if role_arn in self._role_failures:
-                raise AccessError(self._role_failures[role_arn].reason, credentials=True)
+            lock = self._role_locks.setdefault(role_arn, threading.Lock())
+        with lock:
+            with self._lock:
+                if role_arn in self._sessions:
+                    return
+                if role_arn in self._role_failures:
+                    raise AccessError(self._role_failures[role_arn].reason, credentials=True)
             sts = self._client(
                 ClientKey(service="sts", region=home_region(registry), identity=CALLER)
             )
             params: dict[str, Any] = {"RoleArn": role_arn, "RoleSessionName": naming.SESSION_NAME}
-            external_id = (
-                self._topology.settings_for(registry).role.external_id if self._topology else None
-            )
-            if external_id:
+            if external_id := self._external_id(registry, side):
                 params["ExternalId"] = external_id
             try:
                 with guarded(f"could not assume {role_arn}"):
                     credentials = sts.assume_role(**params)["Credentials"]
             except AccessError as failure:
-                self._role_failures[role_arn] = failure
+                failure = AccessError(failure.reason + self._assume_hint(registry))
+                with self._lock:
+                    self._role_failures[role_arn] = failure
                 raise AccessError(failure.reason, credentials=True) from None
-            self._sessions[role_arn] = new_session(
+            session = new_session(
                 access_key=credentials["AccessKeyId"],
                 secret_key=credentials["SecretAccessKey"],
                 token=credentials["SessionToken"],
             )
+            with self._lock:
+                self._sessions[role_arn] = session
+
+    def _assume_hint(self, registry: Registry) -> str:
+        """Why an assumption may have failed, when the topology says more than the error."""
+        account = self.operations_account()
+        if account is not None and self.caller_account(registry) != account:
+            return f"; the roles trust the operations account {account}: run from it"
+        return ""
 
     # -- clients -----------------------------------------------------------------------------
 
@@ -468,7 +512,7 @@ class RegistryAccess:
         """
         identity = self.identity(registry, side)
         if identity != CALLER:
-            self._assume(registry, identity)
+            self._assume(registry, identity, side)
         elif own_account:
             account = self.caller_account(registry)
             if account != registry.account:
@@ -483,7 +527,14 @@ class RegistryAccess:
 
     def _wrong_account_hint(self, registry: Registry, side: Side) -> str:
         if side == "source":
-            return f"run with credentials of {registry.account}"
+            account = self.operations_account()
+            via = (
+                f", or from the operations account {account} (it reads sources through their "
+                "source roles)"
+                if account is not None and self.assume_role
+                else ""
+            )
+            return f"run with credentials of {registry.account}{via}"
         if not self.assume_role:
             return "drop --no-assume-role to assume the destination role"
         return (
@@ -522,6 +573,7 @@ def access_for(topology: ReplicationTopology | None, args: argparse.Namespace) -
         topology,
         assume_role=args.assume_role,
         role_name=args.role_name,
+        source_role_name=args.source_role_name,
         session=new_session(profile=args.profile),
     )
 

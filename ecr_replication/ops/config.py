@@ -24,7 +24,7 @@ from pathlib import Path
 from ..errors import Problem, ReplicationConfigError
 from ..model import CONTEXT_KEY, Registry, ReplicationTopology, parse_topology, region_partitions
 from ..model.limits import ACCOUNT_PATTERN, IAM_ROLE_NAME_PATTERN
-from ..naming import DESTINATION_ROLE_NAME_PREFIX
+from ..naming import DESTINATION_ROLE_NAME_PREFIX, SOURCE_ROLE_NAME_PREFIX
 
 DEFAULT_CONFIG = "cdk.json"
 
@@ -126,7 +126,8 @@ def add_common_arguments(parser: argparse.ArgumentParser) -> None:
 
 
 def add_access_arguments(parser: argparse.ArgumentParser) -> None:
-    """Add how AWS is reached: ``--profile``, ``--no-assume-role`` and ``--role-name``."""
+    """Add how AWS is reached: ``--profile``, ``--no-assume-role``, ``--role-name`` and
+    ``--source-role-name``."""
     parser.add_argument(
         "--profile",
         metavar="NAME",
@@ -138,8 +139,8 @@ def add_access_arguments(parser: argparse.ArgumentParser) -> None:
         "--no-assume-role",
         dest="assume_role",
         action="store_false",
-        help="use the caller's credentials for destination registries too, instead of "
-        "assuming the destination role",
+        help="use the caller's credentials for every registry, instead of assuming the "
+        "destination roles (and, from the operations account, the source roles)",
     )
     parser.add_argument(
         "--role-name",
@@ -148,4 +149,13 @@ def add_access_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="name of the destination role to assume in each destination account "
         f"(default: {DESTINATION_ROLE_NAME_PREFIX}<region>, the role the constructs create)",
+    )
+    parser.add_argument(
+        "--source-role-name",
+        metavar="NAME",
+        type=_role_name,
+        default=None,
+        help="name of the source role to assume in each source account when the topology "
+        "names an operations account and the caller is in it "
+        f"(default: {SOURCE_ROLE_NAME_PREFIX}<region>, the role the constructs create)",
     )

@@ -32,6 +32,7 @@ from .report import (
     ReplicationEdge,
     Review,
     RoleInfo,
+    SourceInfo,
     TemplateInfo,
     Trust,
     account_of,
@@ -369,10 +370,24 @@ def build_review(stacks: Iterable[AssemblyStack]) -> Review:
                 ),
             )
         )
+    sources = [
+        SourceInfo(
+            registry=key,
+            stacks=tuple(s.info.name for s in source_stacks),
+            roles=tuple(r for s in source_stacks for r in _roles(s)),
+        )
+        for key in sorted({edge.source for edge in edges})
+        if (
+            source_stacks := [
+                s for s in by_registry.get(key, []) if s.has("AWS::ECR::ReplicationConfiguration")
+            ]
+        )
+    ]
     return Review(
         stacks=tuple(s.info for s in stacks),
         replication=tuple(edges),
         destinations=tuple(destinations),
-        warnings=tuple(sorted(set(reviewer_warnings(edges, destinations)))),
+        sources=tuple(sources),
+        warnings=tuple(sorted(set(reviewer_warnings(edges, destinations, sources)))),
         cdk_warnings=tuple(sorted(w for s in stacks for w in _cdk_warnings(s))),
     )

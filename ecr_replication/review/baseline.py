@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from .report import Access, BaselineDiff, Review, describe_principal
+from collections.abc import Iterable
+
+from .report import Access, BaselineDiff, Review, RoleInfo, describe_principal
 
 
 def accesses(review: Review) -> set[Access]:
@@ -40,17 +42,7 @@ def accesses(review: Review) -> set[Access]:
                         )
                         for r in grant.repositories
                     )
-        for role in destination.roles:
-            found.update(
-                Access(
-                    kind="assume-role",
-                    principal=t.principal,
-                    registry=key,
-                    scope=role.name,
-                    conditions=tuple(str(c) for c in t.conditions),
-                )
-                for t in role.trusted_by
-            )
+        found |= _role_accesses(key, destination.roles)
         for template in destination.templates:
             found.update(
                 Access(
@@ -62,7 +54,23 @@ def accesses(review: Review) -> set[Access]:
                 )
                 for t in template.pull_access
             )
+    for source in review.sources:
+        found |= _role_accesses(source.registry, source.roles)
     return found
+
+
+def _role_accesses(registry: str, roles: Iterable[RoleInfo]) -> set[Access]:
+    return {
+        Access(
+            kind="assume-role",
+            principal=t.principal,
+            registry=registry,
+            scope=role.name,
+            conditions=tuple(str(c) for c in t.conditions),
+        )
+        for role in roles
+        for t in role.trusted_by
+    }
 
 
 def compare(review: Review, baseline: Review) -> BaselineDiff:

@@ -24,8 +24,7 @@ name such as ``"ecr.amazonaws.com"``)::
               "mayReplicate": bool, "mayCreateRepositories": bool, "conditions": [...]}],
            "keptStatements": [{"sid", "effect", "principals": [...], "actions": [...],
               "notActions": [...], "resources": [...]}]},
-         "roles": [{"name", "stack", "trustedBy": [{"principal", "conditions": [...]}],
-                    "permissions": [{"effect", "actions": [...], "resources": [...]}]}],
+         "roles": [ROLE...],
          "repositoryTemplates": [
              {"prefix", "stack", "appliedFor": [...], "tagMutability",
               "tagMutabilityExclusionFilters": [...],
@@ -36,10 +35,16 @@ name such as ``"ecr.amazonaws.com"``)::
          "alerts": [{"stack", "forwardedTo": "ACCOUNT/REGION" | null, "topic",
                      "emails": [...], "alarm": bool}]}    # [] = nobody is alerted
       ],
+      "sources": [{"registry", "stacks": [...], "roles": [ROLE...]}],
       "warnings": [{"code", "subject", "message"}],
       "cdkWarnings": [{"stack", "path", "message", "ack": "..." | null}],
       "baseline": null | {"added": [ACCESS...], "removed": [ACCESS...]}
     }
+
+``ROLE`` is ``{"name", "stack", "trustedBy": [{"principal", "conditions": [...]}],
+"permissions": [{"effect", "actions": [...], "resources": [...]}]}``; a source's roles are
+those of the stacks holding its replication configuration (the source role the commands assume
+from an operations account, the backfill function's role).
 
 ``ACCESS`` is one grant, ``{"kind", "principal", "registry", "scope", "conditions"}``, where
 ``kind`` is ``replicate`` (scope: a repository pattern), ``create-repository`` (scope: a
@@ -75,6 +80,8 @@ from .report import (
     Condition,
     DestinationInfo,
     Review,
+    RoleInfo,
+    SourceInfo,
     describe_principal,
     resource_text,
 )
@@ -119,6 +126,10 @@ def review_json(review: Review) -> dict[str, Any]:
             for e in review.replication
         ],
         "destinations": [_destination_json(d) for d in review.destinations],
+        "sources": [
+            {"registry": src.registry, "stacks": list(src.stacks), "roles": _roles_json(src.roles)}
+            for src in review.sources
+        ],
         "warnings": [
             {"code": w.code, "subject": w.subject, "message": w.message} for w in review.warnings
         ],
@@ -133,6 +144,24 @@ def review_json(review: Review) -> dict[str, Any]:
             "removed": [_access_json(a) for a in review.baseline.removed],
         },
     }
+
+
+def _roles_json(roles: Iterable[RoleInfo]) -> list[dict[str, Any]]:
+    return [
+        {
+            "name": r.name,
+            "stack": r.stack,
+            "trustedBy": [
+                {"principal": t.principal, "conditions": _conditions_json(t.conditions)}
+                for t in r.trusted_by
+            ],
+            "permissions": [
+                {"effect": p.effect, "actions": list(p.actions), "resources": list(p.resources)}
+                for p in r.permissions
+            ],
+        }
+        for r in roles
+    ]
 
 
 def _destination_json(d: DestinationInfo) -> dict[str, Any]:
@@ -178,21 +207,7 @@ def _destination_json(d: DestinationInfo) -> dict[str, Any]:
                 for k in policy.kept
             ],
         },
-        "roles": [
-            {
-                "name": r.name,
-                "stack": r.stack,
-                "trustedBy": [
-                    {"principal": t.principal, "conditions": _conditions_json(t.conditions)}
-                    for t in r.trusted_by
-                ],
-                "permissions": [
-                    {"effect": p.effect, "actions": list(p.actions), "resources": list(p.resources)}
-                    for p in r.permissions
-                ],
-            }
-            for r in d.roles
-        ],
+        "roles": _roles_json(d.roles),
         "repositoryTemplates": [
             {
                 "prefix": t.prefix,
@@ -285,6 +300,8 @@ def review_markdown(review: Review) -> str:
     out += _warnings_markdown(review)
     for destination in review.destinations:
         out += _destination_markdown(destination)
+    for source in review.sources:
+        out += _source_markdown(source)
     return "\n".join(out).rstrip("\n") + "\n"
 
 
@@ -366,24 +383,7 @@ def _destination_markdown(d: DestinationInfo) -> list[str]:
                 for k in policy.kept
             ]
             out.append("")
-    out += ["**Roles**", ""]
-    if not d.roles:
-        out += ["None.", ""]
-    for role in d.roles:
-        out += [f"Role `{role.name}` may be assumed by:", ""]
-        out += ["| Principal | Conditions |", "|---|---|"]
-        out += [
-            f"| {_cell(describe_principal(t.principal))} | {_cell(_conditions_text(t.conditions))} |"
-            for t in role.trusted_by
-        ]
-        out += ["", "and may:", ""]
-        out += [
-            f"- {'' if p.effect == 'Allow' else f'{p.effect}: '}"
-            f"{', '.join(_code(a) for a in p.actions)} on "
-            f"{', '.join(_code(resource_text(r)) for r in p.resources) or 'its own resources'}"
-            for p in role.permissions
-        ]
-        out.append("")
+    out += _roles_markdown(d.roles)
     out += _alerts_markdown(d)
     out += ["**Repository creation templates**", ""]
     if not d.templates:
@@ -436,3 +436,40 @@ def _alerts_markdown(d: DestinationInfo) -> list[str]:
         alarm = "; an alarm on the rule's matches notifies it too" if a.alarm else ""
         out.append(f"- {via}topic {_code(a.topic)}: {emails}{alarm}")
     return [*out, ""]
+
+
+def _roles_markdown(roles: Iterable[RoleInfo]) -> list[str]:
+    roles = tuple(roles)
+    out = ["**Roles**", ""]
+    if not roles:
+        out += ["None.", ""]
+    for role in roles:
+        out += [f"Role `{role.name}` may be assumed by:", ""]
+        out += ["| Principal | Conditions |", "|---|---|"]
+        out += [
+            f"| {_cell(describe_principal(t.principal))} | {_cell(_conditions_text(t.conditions))} |"
+            for t in role.trusted_by
+        ]
+        out += ["", "and may:", ""]
+        out += [
+            f"- {'' if p.effect == 'Allow' else f'{p.effect}: '}"
+            f"{', '.join(_code(a) for a in p.actions)} on "
+            f"{', '.join(_code(resource_text(r)) for r in p.resources) or 'its own resources'}"
+            for p in role.permissions
+        ]
+        out.append("")
+    return out
+
+
+def _source_markdown(source: SourceInfo) -> list[str]:
+    stacks = ", ".join(_code(s) for s in source.stacks)
+    return [f"## Source registry {source.registry}", "", f"Stacks: {stacks}", ""] + (
+        _roles_markdown(source.roles)
+        if source.roles
+        else [
+            "**Roles**",
+            "",
+            "None: the operations commands read it with the caller's credentials.",
+            "",
+        ]
+    )

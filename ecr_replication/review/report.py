@@ -152,6 +152,16 @@ class DestinationInfo:
     alerts: tuple[AlertInfo, ...] = ()
 
 
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SourceInfo:
+    """A source registry: its stacks (those holding its replication configuration) and the
+    roles in them (the source role of an operations account, the backfill function's)."""
+
+    registry: str
+    stacks: tuple[str, ...]
+    roles: tuple[RoleInfo, ...]
+
+
 @dataclass(frozen=True, kw_only=True, slots=True, order=True)
 class ReviewWarning:
     code: str
@@ -192,6 +202,7 @@ class Review:
     warnings: tuple[ReviewWarning, ...]
     cdk_warnings: tuple[CdkWarning, ...]
     baseline: BaselineDiff | None = None
+    sources: tuple[SourceInfo, ...] = ()
 
     @property
     def source_registries(self) -> tuple[str, ...]:

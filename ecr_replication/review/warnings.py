@@ -17,6 +17,8 @@ from .report import (
     DestinationInfo,
     ReplicationEdge,
     ReviewWarning,
+    RoleInfo,
+    SourceInfo,
     account_of,
     describe_principal,
     prefix_list,
@@ -81,8 +83,39 @@ def _grant_warning(edge: ReplicationEdge, destination: DestinationInfo) -> Revie
     return None
 
 
+def _role_warnings(key: str, roles: Iterable[RoleInfo]) -> list[ReviewWarning]:
+    """A role anyone, or any principal of a whole account, may assume without a condition."""
+    warnings = []
+    for role in roles:
+        for trust in role.trusted_by:
+            if trust.conditions:
+                continue
+            if trust.principal == "*":
+                warnings.append(
+                    ReviewWarning(
+                        code="role-trusts-anyone",
+                        subject=key,
+                        message=f"role {role.name!r} may be assumed by any AWS principal: "
+                        "its trust policy has Principal '*' and no conditions",
+                    )
+                )
+            elif ACCOUNT_ROOT.match(trust.principal):
+                warnings.append(
+                    ReviewWarning(
+                        code="role-trusts-whole-account",
+                        subject=key,
+                        message=f"role {role.name!r} may be assumed by any principal of "
+                        f"account {account_of(trust.principal)} that is allowed "
+                        "sts:AssumeRole: the trust has no conditions",
+                    )
+                )
+    return warnings
+
+
 def reviewer_warnings(
-    edges: Iterable[ReplicationEdge], destinations: Iterable[DestinationInfo]
+    edges: Iterable[ReplicationEdge],
+    destinations: Iterable[DestinationInfo],
+    sources: Iterable[SourceInfo] = (),
 ) -> list[ReviewWarning]:
     warnings = []
     for edge in edges:
@@ -155,27 +188,7 @@ def reviewer_warnings(
                     "repository or lifecycle policy)",
                 )
             )
-        for role in destination.roles:
-            for trust in role.trusted_by:
-                if trust.conditions:
-                    continue
-                if trust.principal == "*":
-                    warnings.append(
-                        ReviewWarning(
-                            code="role-trusts-anyone",
-                            subject=key,
-                            message=f"role {role.name!r} may be assumed by any AWS principal: "
-                            "its trust policy has Principal '*' and no conditions",
-                        )
-                    )
-                elif ACCOUNT_ROOT.match(trust.principal):
-                    warnings.append(
-                        ReviewWarning(
-                            code="role-trusts-whole-account",
-                            subject=key,
-                            message=f"role {role.name!r} may be assumed by any principal of "
-                            f"account {account_of(trust.principal)} that is allowed "
-                            "sts:AssumeRole: the trust has no conditions",
-                        )
-                    )
+        warnings += _role_warnings(key, destination.roles)
+    for source in sources:
+        warnings += _role_warnings(source.registry, source.roles)
     return warnings

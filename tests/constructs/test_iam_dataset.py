@@ -29,6 +29,7 @@ from tests.topologies import (
     CENTRAL_MONITORING,
     EVERY_DESTINATION_OPTION,
     FAN_OUT,
+    OPERATIONS,
     SOURCE,
     synth_topology,
 )
@@ -95,6 +96,7 @@ TOPOLOGIES = {
     "every_destination_option": EVERY_DESTINATION_OPTION,
     "fan_out": FAN_OUT,
     "central_monitoring": CENTRAL_MONITORING,
+    "operations": OPERATIONS,
 }
 
 
@@ -179,6 +181,8 @@ def test_the_rich_topologies_grant_every_kind_of_identity_permission(
         "ecr:StartReplicationBackfill",
         "logs:PutLogEvents",
         "events:PutEvents",
+        "ecr:DescribeImageReplicationStatus",
+        "ecr:StopReplicationBackfill",
     } <= actions
 
 

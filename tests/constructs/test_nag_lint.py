@@ -114,10 +114,15 @@ def test_only_the_expected_wildcards_are_acknowledged_in_the_default_app(tmp_pat
     assembly = synth_topology(default_context(), tmp_path, nag=True)
     acknowledged = sorted(f["ruleName"] for f in nag_report(assembly)["suppressed"])
     assert acknowledged == [
+        # The destination role's and the source role's actions without a resource type.
+        "AwsSolutions-IAM5[Resource::*]",
         "AwsSolutions-IAM5[Resource::*]",
         "AwsSolutions-IAM5[Resource::arn:aws:cloudformation:eu-west-1:"
         f"{DESTINATION}:stack/EcrReplicationDestination-{DESTINATION}-eu-west-1/*]",
         f"AwsSolutions-IAM5[Resource::arn:aws:ecr:eu-west-1:{DESTINATION}:repository/prod/*]",
+        # The source role: a repository listing, and the replicated repositories.
+        f"AwsSolutions-IAM5[Resource::arn:aws:ecr:us-east-1:{SOURCE}:repository/*]",
+        f"AwsSolutions-IAM5[Resource::arn:aws:ecr:us-east-1:{SOURCE}:repository/prod/*]",
     ]
 
 

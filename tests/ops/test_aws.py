@@ -205,3 +205,66 @@ def test_home_regions_are_always_enabled_regions_of_the_partition() -> None:
     assert (
         aws.home_region(Registry(account=SOURCE.account, region="cn-northwest-1")) == "cn-north-1"
     )
+
+
+def test_from_the_operations_account_sources_are_read_through_their_source_roles() -> None:
+    other = Registry(account="333333333333", region="eu-central-1")
+    document = {
+        "sources": [
+            {
+                "account": other.account,
+                "region": other.region,
+                "rules": [{"destinations": [{"account": DEST_A.account, "region": DEST_A.region}]}],
+            },
+            {
+                "account": SOURCE.account,
+                "region": SOURCE.region,
+                "rules": [{"destinations": [{"account": SOURCE.account, "region": "us-west-2"}]}],
+            },
+        ],
+        "operations": {"account": SOURCE.account},  # moto's caller
+    }
+    same_account_destination = Registry(account=SOURCE.account, region="us-west-2")
+    registries = aws.RegistryAccess(parse_topology(document))
+
+    assert registries.identity(other, "source") == (
+        "arn:aws:iam::333333333333:role/ecr-replication-source-eu-central-1"
+    )
+    assert registries.identity(SOURCE, "source") == aws.CALLER  # in the operations account
+    assert registries.identity(same_account_destination, "destination") == aws.CALLER
+    named = aws.RegistryAccess(parse_topology(document), source_role_name="ops-reader")
+    assert named.identity(other, "source") == "arn:aws:iam::333333333333:role/ops-reader"
+    caller_only = aws.RegistryAccess(parse_topology(document), assume_role=False)
+    assert caller_only.identity(other, "source") == aws.CALLER
+    acting_as = registries.client("sts", other, side="source").get_caller_identity()
+    assert acting_as["Account"] == other.account
+
+
+def test_roles_of_different_registries_are_assumed_concurrently(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # Each AssumeRole waits for the other one: assumed one after the other, the first would
+    # wait in vain and the barrier would break.
+    barrier = threading.Barrier(2, timeout=10)
+    original = aws.RegistryAccess.new_client
+
+    def meet(**_: Any) -> None:
+        barrier.wait()  # returns None: botocore goes on with the call
+
+    def new_client(self: aws.RegistryAccess, session: Any, key: aws.ClientKey) -> Any:
+        client = original(self, session, key)
+        if key.service == "sts":
+            client.meta.events.register("before-call.sts.AssumeRole", meet)
+        return client
+
+    monkeypatch.setattr(aws.RegistryAccess, "new_client", new_client)
+    registries = access()
+
+    clients = aws.run_concurrently(
+        [DEST_A, DEST_B],
+        lambda d: registries.client("sts", d, side="destination").get_caller_identity(),
+        max_workers=2,
+    )
+
+    assert [c["Account"] for c in clients] == [DEST_A.account, DEST_B.account]
+    assert not barrier.broken

@@ -27,6 +27,7 @@ from tests.topologies import (
     DESTINATION,
     KMS_KEY_ARN,
     MONITORING_EMAIL,
+    OPERATOR,
     SECOND_DESTINATION,
     SECOND_SOURCE,
     SOURCE,
@@ -924,3 +925,70 @@ def test_a_forward_to_a_bus_without_an_alerting_rule_reaches_nobody(
         }
     )
     assert destination(report(folder), DEST)["alerts"] == []
+
+
+# ---------------------------------------------------------------------------------------------
+# Source registries and their roles
+
+
+def test_source_roles_are_reported_with_their_trust_and_permissions(
+    assemblies: dict[str, Path],
+) -> None:
+    document = report(assemblies["operations"])
+    sources = {s["registry"]: s for s in document["sources"]}
+    assert set(sources) == {f"{SOURCE}/us-east-1", f"{SECOND_SOURCE}/ap-southeast-2"}
+    (role,) = sources[f"{SOURCE}/us-east-1"]["roles"]
+    assert role["name"] == "ecr-replication-source-us-east-1"
+    assert role["trustedBy"] == [
+        {
+            "principal": OPERATOR,
+            "conditions": [
+                {
+                    "operator": "StringEquals",
+                    "key": "sts:ExternalId",
+                    "values": ["ecr-replication-ops"],
+                }
+            ],
+        }
+    ]
+    assert {a for p in role["permissions"] for a in p["actions"]} >= {
+        "ecr:DescribeRepositories",
+        "ecr:StartReplicationBackfill",
+    }
+    markdown = review_markdown(review_assembly(assemblies["operations"]))
+    assert f"## Source registry {SOURCE}/us-east-1" in markdown
+    assert "Role `ecr-replication-source-us-east-1` may be assumed by:" in markdown
+
+
+def test_baseline_shows_who_may_now_assume_the_source_roles(assemblies: dict[str, Path]) -> None:
+    added = report(assemblies["operations"], baseline=assemblies["fan_out"])["baseline"]["added"]
+    assert {
+        "kind": "assume-role",
+        "principal": OPERATOR,
+        "registry": f"{SOURCE}/us-east-1",
+        "scope": "ecr-replication-source-us-east-1",
+        "conditions": ["sts:ExternalId StringEquals ecr-replication-ops"],
+    } in added
+
+
+def test_a_source_role_trusting_a_whole_account_is_warned_about(
+    write_assembly: Callable[..., Path],
+) -> None:
+    template = _source_template(DESTINATION, ["prod/"])
+    template["Resources"]["SourceRole"] = {
+        "Type": "AWS::IAM::Role",
+        "Properties": {
+            "RoleName": "ecr-replication-source-us-east-1",
+            "AssumeRolePolicyDocument": {
+                "Statement": [
+                    {
+                        "Effect": "Allow",
+                        "Principal": {"AWS": "arn:aws:iam::999900002222:root"},
+                        "Action": "sts:AssumeRole",
+                    }
+                ]
+            },
+        },
+    }
+    folder = write_assembly({"Source": (f"aws://{SOURCE}/us-east-1", template)})
+    assert ("role-trusts-whole-account", f"{SOURCE}/us-east-1") in warning_codes(report(folder))
