@@ -146,6 +146,18 @@ class World:
         return statuses
 
 
+def create_repository(backend: Any, name: str) -> None:
+    """An empty repository with immutable tags, straight in a moto ECR backend."""
+    backend.create_repository(
+        repository_name=name,
+        registry_id=None,
+        encryption_config={"encryptionType": "AES256"},
+        image_scan_config={"scanOnPush": False},
+        image_tag_mutability="IMMUTABLE",
+        tags=[],
+    )
+
+
 def seed(world: World) -> None:
     """Create the world's repositories and images directly in moto's backends."""
     from moto.ecr.models import Image, ecr_backends
@@ -156,14 +168,7 @@ def seed(world: World) -> None:
     for account, region, destination in registries:
         backend = ecr_backends[account][region]
         for name in world.repository_names():
-            backend.create_repository(
-                repository_name=name,
-                registry_id=None,
-                encryption_config={"encryptionType": "AES256"},
-                image_scan_config={"scanOnPush": False},
-                image_tag_mutability="IMMUTABLE",
-                tags=[],
-            )
+            create_repository(backend, name)
         repositories = backend.repositories
         missing = world.missing[destination.key] if destination else frozenset()
         mismatched = world.mismatched[destination.key] if destination else frozenset()

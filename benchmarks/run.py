@@ -2,7 +2,7 @@
 
 Usage (after ``scripts/setup`` and ``source scripts/env.sh``; ``scripts/bench`` does both)::
 
-    python -m benchmarks.run [--only synth,startup,verify,memory] [--runs 5] ...
+    python -m benchmarks.run [--only synth,startup,verify,memory,scale] [--runs 5] ...
 
 Exit code 0 when every target is met, 1 otherwise.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .common import Row, machine
 
-FIGURES = ("synth", "startup", "verify", "memory")
+FIGURES = ("synth", "startup", "verify", "memory", "scale")
 
 
 def _verify_missing(figure: str) -> list[Row]:
@@ -85,6 +85,12 @@ def main(argv: list[str] | None = None) -> int:
         help="repositories the naive checker checks per run, scaled to all 50 in the table "
         "(default: 5; 50 checks everything and takes about 7 minutes per run)",
     )
+    parser.add_argument(
+        "--scale-runs",
+        type=int,
+        default=5,
+        help="runs of preflight and verify per world, with and without latency (default: 5)",
+    )
     args = parser.parse_args(argv)
     selected = [f.strip() for f in args.only.split(",") if f.strip()]
     unknown = [f for f in selected if f not in FIGURES]
@@ -115,6 +121,15 @@ def main(argv: list[str] | None = None) -> int:
 
         figures["memory"] = (
             verify_bench.run_memory if verify_ready else (lambda: _verify_missing("verify memory"))
+        )
+
+    if "scale" in selected:
+        from . import scale_bench
+
+        figures["scale"] = (
+            (lambda: scale_bench.run(args.scale_runs))
+            if verify_ready
+            else (lambda: _verify_missing("scale from the operations account"))
         )
 
     print(f"Machine: {machine()}", flush=True)

@@ -13,10 +13,11 @@ Public names, reused by every operations command (``backfill`` builds on them to
   settings when the topology has one). No role is assumed with ``assume_role=False``
   (``--no-assume-role``), when the topology creates no role for that registry (same-account
   destinations without an operations account, ``role.enabled: false``) unless a role name was
-  given, or when the caller is already in the registry's account. Assumed sessions are cached
-  per role ARN (one ``AssumeRole`` per account and role name; the default names hold the
-  region), roles are assumed concurrently (one lock per role ARN), and a failed assumption is
-  remembered, so every check of that registry reports the same reason quickly.
+  given, or when the caller is already in the registry's account. Assumed credentials are
+  cached per role ARN (one ``AssumeRole`` per account and role name; the default names hold the
+  region; every role's clients come from one shared session), roles are assumed concurrently
+  (one lock per role ARN), and a failed assumption is remembered, so every check of that
+  registry reports the same reason quickly.
   ``own_account=True`` is for registry-level calls (``DescribeRegistry``,
   ``GetRegistryPolicy``, ``DescribeRegions``, ...) that act on the credentials' own account:
   it refuses, as an :class:`AccessError`, credentials of another account.
@@ -27,7 +28,7 @@ Public names, reused by every operations command (``backfill`` builds on them to
 boto3 and botocore are imported when first used, not when this module is: ``--help`` of every
 command answers without loading them.
 * :func:`new_session` — a boto3 session (the caller's, or explicit keys) sharing one botocore
-  model loader (:func:`shared_loader`), so a session per assumed role costs no re-parsing.
+  model loader (:func:`shared_loader`), so the assumed roles' session costs no re-parsing.
 * :class:`AccessError` — "this registry could not be checked", with a short ``reason``
   (access denied, throttled past retries, expired credentials, API not offered, ...).
   :func:`guarded` turns botocore errors into it; :func:`describe_failure` gives the reason
@@ -284,8 +285,8 @@ def require_operation(client: Any, method: str) -> None:
 def shared_loader() -> Loader:
     """One botocore data loader for every session this process makes.
 
-    The loader caches parsed service models; without sharing it, each session (one per assumed
-    role) would parse each model again, most of a second for EC2.
+    The loader caches parsed service models; without sharing it, each session (the caller's,
+    the assumed roles') would parse each model again, most of a second for EC2.
     """
     from botocore.loaders import create_loader
 
@@ -338,7 +339,9 @@ class RegistryAccess:
     """Clients for the registries of one topology, with the right credentials for each side.
 
     Thread-safe: commands call it from a pool of workers. boto3 sessions are not thread-safe,
-    so sessions and clients are created under one lock; clients themselves are shared.
+    so the clients of each session are created one at a time (a lock per session); the caches
+    are guarded by one lock, never held during an AWS call or while a client is made; clients
+    themselves are shared.
     """
 
     def __init__(
@@ -355,9 +358,15 @@ class RegistryAccess:
         self.role_name = role_name
         self.source_role_name = source_role_name
         self._role_locks: dict[str, threading.Lock] = {}
+        self._session_locks: dict[int, threading.Lock] = {}
+        self._caller_lock = threading.Lock()
         self._session = session or new_session()
         self._lock = threading.RLock()
         self._sessions: dict[str, boto3.session.Session] = {CALLER: self._session}
+        # Every assumed role's clients come from one session, each client with the role's
+        # credentials: a botocore session costs about as much CPU to make as three clients.
+        self._roles_session: boto3.session.Session | None = None
+        self._credentials: dict[str, dict[str, str]] = {}
         self._role_failures: dict[str, AccessError] = {}
         self._clients: dict[ClientKey, Any] = {}
         self._caller_account: str | None = None
@@ -381,22 +390,30 @@ class RegistryAccess:
     # -- identities --------------------------------------------------------------------------
 
     def caller_account(self, registry: Registry) -> str:
-        """The caller's account id (``sts:GetCallerIdentity`` in ``registry``'s partition, once)."""
-        with self._lock:
-            if self._caller_account is not None:
-                return self._caller_account
-            if self._caller_failure is not None:
-                raise AccessError(self._caller_failure.reason, credentials=True)
+        """The caller's account id (``sts:GetCallerIdentity`` in ``registry``'s partition, once).
+
+        The call is made under its own lock, not the one guarding the caches: workers that
+        already have what they need go on while it is in flight.
+        """
+        with self._caller_lock:
+            with self._lock:
+                if self._caller_account is not None:
+                    return self._caller_account
+                if self._caller_failure is not None:
+                    raise AccessError(self._caller_failure.reason, credentials=True)
             sts = self._client(
                 ClientKey(service="sts", region=home_region(registry), identity=CALLER)
             )
             try:
                 with guarded("could not identify the caller"):
-                    self._caller_account = str(sts.get_caller_identity()["Account"])
+                    account = str(sts.get_caller_identity()["Account"])
             except AccessError as failure:
-                self._caller_failure = failure
+                with self._lock:
+                    self._caller_failure = failure
                 raise AccessError(failure.reason, credentials=True) from None
-            return self._caller_account
+            with self._lock:
+                self._caller_account = account
+            return account
 
     def role_arn(self, registry: Registry) -> str:
         return naming.destination_role_arn(registry, self.role_name)
@@ -437,7 +454,7 @@ class RegistryAccess:
         return self._topology.settings_for(registry).role.external_id
 
     def _assume(self, registry: Registry, role_arn: str, side: Side) -> None:
-        """Assume the role once (a session per role ARN, failures remembered); different roles
+        """Assume the role once (credentials per role ARN, failures remembered); different roles
         are assumed concurrently."""
         with self._lock:
             if role_arn in self._sessions:
@@ -463,13 +480,15 @@ class RegistryAccess:
                 with self._lock:
                     self._role_failures[role_arn] = failure
                 raise AccessError(failure.reason, credentials=True) from None
-            session = new_session(
-                access_key=credentials["AccessKeyId"],
-                secret_key=credentials["SecretAccessKey"],
-                token=credentials["SessionToken"],
-            )
             with self._lock:
-                self._sessions[role_arn] = session
+                if self._roles_session is None:
+                    self._roles_session = new_session()
+                self._credentials[role_arn] = {
+                    "aws_access_key_id": credentials["AccessKeyId"],
+                    "aws_secret_access_key": credentials["SecretAccessKey"],
+                    "aws_session_token": credentials["SessionToken"],
+                }
+                self._sessions[role_arn] = self._roles_session
 
     def _assume_hint(self, registry: Registry) -> str:
         """Why an assumption may have failed, when the topology says more than the error."""
@@ -481,19 +500,37 @@ class RegistryAccess:
     # -- clients -----------------------------------------------------------------------------
 
     def new_client(self, session: boto3.session.Session, key: ClientKey) -> Any:
-        """Create one client from ``key.identity``'s session.
+        """Create one client from ``key.identity``'s session (an assumed role's: the shared
+        session of the roles, with the role's credentials).
 
         The single place clients are made; override or wrap it to instrument clients.
         """
+        with self._lock:
+            credentials = self._credentials.get(key.identity, {})
         # The service is a runtime value: the stubs' per-service overloads cannot apply.
         factory: Any = session.client
-        return factory(key.service, region_name=key.region, config=client_config())
+        return factory(key.service, region_name=key.region, config=client_config(), **credentials)
 
     def _client(self, key: ClientKey) -> Any:
+        """The cached client for ``key``, created on first use.
+
+        A boto3 session is not thread-safe, so the clients of one session are created one at
+        a time (a lock per session); creating one takes milliseconds of CPU, and the lock
+        guarding the caches is not held meanwhile, so other workers go on with their calls.
+        """
         with self._lock:
-            if key not in self._clients:
-                self._clients[key] = self.new_client(self._sessions[key.identity], key)
-            return self._clients[key]
+            if key in self._clients:
+                return self._clients[key]
+            session = self._sessions[key.identity]
+            lock = self._session_locks.setdefault(id(session), threading.Lock())
+        with lock:
+            with self._lock:
+                if key in self._clients:
+                    return self._clients[key]
+            client = self.new_client(session, key)
+            with self._lock:
+                self._clients[key] = client
+            return client
 
     def client(
         self,

@@ -4,9 +4,10 @@ Checks every registry of the topology, registries concurrently, each check one o
 calls (no per-repository or per-image calls):
 
 * ``region-enabled`` (every source and destination registry): the region is enabled in the
-  registry's account — EC2 ``DescribeRegions(AllRegions=True)`` ``OptInStatus``, or
-  ``account:GetRegionOptStatus`` when EC2 does not answer. Both are asked in the partition's
-  home region (``us-east-1`` for ``aws``), since a disabled region's endpoints refuse calls.
+  registry's account — EC2 ``DescribeRegions(AllRegions=True)`` ``OptInStatus``, asked once
+  per account (:class:`RegionStatuses`), or ``account:GetRegionOptStatus`` when EC2 does not
+  answer. Both are asked in the partition's home region (``us-east-1`` for ``aws``), since a
+  disabled region's endpoints refuse calls.
   When the region is not enabled the registry's other checks are ``skipped``.
 * ``replication-configuration`` (sources): ``DescribeRegistry`` gives the deployed rules; they
   must equal the topology's rules (as a set: the order of rules does not change what ECR
@@ -39,6 +40,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
@@ -120,34 +122,67 @@ class _Verdict:
 # Region opt-in
 
 
-def region_opt_status(access: RegistryAccess, registry: Registry, side: Side) -> tuple[str, str]:
-    """The region's opt-in status in the registry's account, and the API that said so."""
-    where = home_region(registry)
-    try:
-        ec2 = access.ec2(registry, side=side, region=where)
-        with guarded():
-            regions = ec2.describe_regions(AllRegions=True, RegionNames=[registry.region])
-        for region in regions.get("Regions", ()):
-            if region.get("RegionName") == registry.region:
-                return str(region.get("OptInStatus", "opt-in-not-required")), "ec2:DescribeRegions"
-        raise AccessError(f"ec2:DescribeRegions does not list {registry.region}")
-    except AccessError as ec2_failure:
-        if ec2_failure.credentials:
-            raise
+class RegionStatuses:
+    """Region opt-in statuses, asked once per account.
+
+    Whether a region is enabled is a fact about an account, not about one of its registries:
+    the first registry of an account to ask gets every region's status with one
+    ``DescribeRegions(AllRegions=True)``, with its own credentials, and the account's other
+    registries read that answer (an account of four registries costs one EC2 call and one EC2
+    client, not four). A failed ask is not shared: the next registry of the account asks with
+    its own credentials (the roles of one account may differ in what they may call), and
+    ``account:GetRegionOptStatus`` stays a per-registry fallback. Thread-safe: registries of one
+    account wait for the ask in flight instead of repeating it.
+    """
+
+    def __init__(self, access: RegistryAccess) -> None:
+        self._access = access
+        self._lock = threading.Lock()
+        self._account_locks: dict[tuple[str, str], threading.Lock] = {}
+        self._known: dict[tuple[str, str], dict[str, str]] = {}
+
+    def status(self, registry: Registry, side: Side) -> tuple[str, str]:
+        """The region's opt-in status in the registry's account, and the API that said so."""
+        where = home_region(registry)
+        account = (where, registry.account)
+        with self._lock:
+            lock = self._account_locks.setdefault(account, threading.Lock())
         try:
-            account = access.account(registry, side=side, region=where)
-            require_operation(account, "get_region_opt_status")
-            with guarded():
-                response = account.get_region_opt_status(RegionName=registry.region)
-            return str(response["RegionOptStatus"]), "account:GetRegionOptStatus"
-        except AccessError as account_failure:
-            raise AccessError(
-                f"{ec2_failure.reason}; account:GetRegionOptStatus: {account_failure.reason}"
-            ) from None
+            with lock:
+                known = self._known.get(account)
+                if known is None:
+                    known = self._describe_regions(registry, side, where)
+                    self._known[account] = known
+            if registry.region not in known:
+                raise AccessError(f"ec2:DescribeRegions does not list {registry.region}")
+            return known[registry.region], "ec2:DescribeRegions"
+        except AccessError as ec2_failure:
+            if ec2_failure.credentials:
+                raise
+            try:
+                client = self._access.account(registry, side=side, region=where)
+                require_operation(client, "get_region_opt_status")
+                with guarded():
+                    response = client.get_region_opt_status(RegionName=registry.region)
+                return str(response["RegionOptStatus"]), "account:GetRegionOptStatus"
+            except AccessError as account_failure:
+                raise AccessError(
+                    f"{ec2_failure.reason}; account:GetRegionOptStatus: {account_failure.reason}"
+                ) from None
+
+    def _describe_regions(self, registry: Registry, side: Side, where: str) -> dict[str, str]:
+        ec2 = self._access.ec2(registry, side=side, region=where)
+        with guarded():
+            regions = ec2.describe_regions(AllRegions=True)
+        return {
+            str(region["RegionName"]): str(region.get("OptInStatus", "opt-in-not-required"))
+            for region in regions.get("Regions", ())
+            if "RegionName" in region
+        }
 
 
-def check_region(access: RegistryAccess, registry: Registry, side: Side) -> _Verdict:
-    status, api = region_opt_status(access, registry, side)
+def check_region(regions: RegionStatuses, registry: Registry, side: Side) -> _Verdict:
+    status, api = regions.status(registry, side)
     if status in ENABLED_REGION_STATUSES:
         return _Verdict(status="ok", message=f"{registry.region} is enabled ({status})")
     return _Verdict(
@@ -428,8 +463,13 @@ def _run_check(target: Target, check: str, verdict: Callable[[], _Verdict]) -> C
     )
 
 
-def check_target(access: RegistryAccess, target: Target) -> list[CheckResult]:
-    """Every check of one registry on one side, in a fixed order."""
+def check_target(
+    access: RegistryAccess, target: Target, regions: RegionStatuses
+) -> list[CheckResult]:
+    """Every check of one registry on one side, in a fixed order.
+
+    ``regions`` shares region opt-in statuses between the registries of one account.
+    """
     topology = access.topology
     registry = target.registry
     checks: list[tuple[str, Callable[[], _Verdict]]] = []
@@ -447,7 +487,9 @@ def check_target(access: RegistryAccess, target: Target) -> list[CheckResult]:
             checks.append(
                 (REPOSITORY_TEMPLATES, lambda: check_repository_templates(access, destination))
             )
-    region = _run_check(target, REGION_ENABLED, lambda: check_region(access, registry, target.side))
+    region = _run_check(
+        target, REGION_ENABLED, lambda: check_region(regions, registry, target.side)
+    )
     results = [region]
     for check, verdict in checks:
         if region.status == "problem":
@@ -479,9 +521,10 @@ def preflight(
     work = targets(access)
     if tracker is not None:
         tracker.add(len(work))
+    regions = RegionStatuses(access)
     per_target = run_concurrently(
         work,
-        lambda target: check_target(access, target),
+        lambda target: check_target(access, target, regions),
         on_done=tracker.advance if tracker is not None else None,
     )
     return [result for results in per_target for result in results]

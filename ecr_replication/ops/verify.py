@@ -23,7 +23,8 @@ them): ``ecr:DescribeImages`` on the replicated repositories.
 from __future__ import annotations
 
 import argparse
-from collections.abc import Mapping, Sequence
+import itertools
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
@@ -205,6 +206,20 @@ def _tags_or_missing(
         return failure
 
 
+def round_robin(keys: Iterable[tuple[Registry, str]]) -> list[tuple[Registry, str]]:
+    """``keys`` one registry at a time: each registry's first, then each one's second, ...
+
+    A registry's first listing assumes its role; workers that took further listings of the
+    same registry would wait for that one. Taken in turns, the first listings of all
+    registries run side by side, and later ones find the role assumed.
+    """
+    by_registry: dict[Registry, list[tuple[Registry, str]]] = {}
+    for key in keys:
+        by_registry.setdefault(key[0], []).append(key)
+    turns = itertools.zip_longest(*by_registry.values())
+    return [key for turn in turns for key in turn if key is not None]
+
+
 def collect(
     access: RegistryAccess, *, only: str | None, tracker: report.ProgressTracker | None
 ) -> _Collected:
@@ -250,7 +265,7 @@ def collect(
             collected.source_tags[repository] = listing
 
     # One listing per repository per destination registry, however many sources share it.
-    wanted = list(
+    wanted = round_robin(
         dict.fromkeys(
             (destination, repository.name)
             for repository, tags in collected.source_tags.items()

@@ -3,11 +3,14 @@ pipeline, an unreadable registry named as such, reasons on one line, and a fast 
 
 from __future__ import annotations
 
+import gc
 import json
 import subprocess
 import sys
 from collections.abc import Callable
 from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
 
 import pytest
 from botocore.exceptions import ClientError
@@ -174,3 +177,24 @@ def test_help_of_every_command_loads_no_aws_sdk_terminal_library_or_cdk(
         timeout=60,
     )
     assert json.loads(result.stdout) == []
+
+
+def test_a_command_runs_with_fewer_collections_and_restores_the_thresholds(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    seen: list[tuple[int, ...]] = []
+
+    def run(_: Any) -> int:
+        seen.append(gc.get_threshold())
+        return 0
+
+    monkeypatch.setattr(
+        cli, "_command_module", lambda _: SimpleNamespace(run=run, add_arguments=lambda _: None)
+    )
+    before = gc.get_threshold()
+
+    assert cli.main(["cost", "--help"]) == 0  # --help never runs the command
+    assert cli.main(["cost"]) == 0
+
+    assert seen == [cli.GC_THRESHOLD]
+    assert gc.get_threshold() == before

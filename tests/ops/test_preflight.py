@@ -7,6 +7,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+import pytest
+
 from ecr_replication.model import Registry
 from ecr_replication.ops import aws
 
@@ -51,6 +53,22 @@ def stub_templates(
         )
         if prefixes:
             stub_stack(stubs, registry, prefixes if owned_by_stack else None)
+
+
+def refuse_ec2_answer_account_api(
+    stubs: ClientStubs, registry: Registry, status: str, *, any_region: bool = False
+) -> None:
+    """EC2 refuses ``DescribeRegions`` in the registry's account; the account API answers
+    ``status`` for eu-west-1 (asked for eu-west-1, or for any region with ``any_region``)."""
+    stubs.fail(registry, "ec2", "describe_regions", "UnauthorizedOperation", region="us-east-1")
+    stubs.respond(
+        registry,
+        "account",
+        "get_region_opt_status",
+        {"RegionName": "eu-west-1", "RegionOptStatus": status},
+        None if any_region else {"RegionName": "eu-west-1"},
+        region="us-east-1",
+    )
 
 
 def checks(result: CliResult) -> dict[tuple[str, str], dict[str, Any]]:
@@ -426,15 +444,7 @@ def test_the_region_check_falls_back_to_the_account_api_when_ec2_is_denied(
     config = write_config(destinations=(DEST_A,))
     deploy(config)
     stub_templates(stubs, DEST_A)
-    stubs.fail(DEST_A, "ec2", "describe_regions", "UnauthorizedOperation", region="us-east-1")
-    stubs.respond(
-        DEST_A,
-        "account",
-        "get_region_opt_status",
-        {"RegionName": "eu-west-1", "RegionOptStatus": "ENABLED_BY_DEFAULT"},
-        {"RegionName": "eu-west-1"},
-        region="us-east-1",
-    )
+    refuse_ec2_answer_account_api(stubs, DEST_A, "ENABLED_BY_DEFAULT")
 
     result = run_cli("preflight", "--config", str(config), "--json")
 
@@ -443,6 +453,43 @@ def test_the_region_check_falls_back_to_the_account_api_when_ec2_is_denied(
         "eu-west-1 is enabled (ENABLED_BY_DEFAULT)"
     )
     stubs.assert_all_used()
+
+
+DEST_A_WEST = Registry(account=DEST_A.account, region="us-west-2")
+
+
+@pytest.mark.parametrize(
+    ("first_refused", "calls"),
+    [(False, (1, 0)), (True, (2, 1))],
+    ids=["one-ask-answers-both", "a-refusal-is-not-shared"],
+)
+def test_region_statuses_are_asked_once_per_account(
+    write_config: WriteConfig,
+    run_cli: Run,
+    stubs: ClientStubs,
+    first_refused: bool,
+    calls: tuple[int, int],
+) -> None:
+    """Two registries of one account: one DescribeRegions answers both. When the first to ask
+    is refused (it falls back to the account API), the other asks again with its own
+    credentials instead of inheriting the refusal."""
+    config = write_config(destinations=(DEST_A, DEST_A_WEST))
+    deploy(config)
+    stub_templates(stubs, DEST_A, DEST_A_WEST)
+    if first_refused:  # whichever of the two asks first
+        refuse_ec2_answer_account_api(stubs, DEST_A, "ENABLED_BY_DEFAULT", any_region=True)
+
+    result = run_cli("preflight", "--config", str(config), "--json")
+
+    assert result.code == 0, result.out
+    found = checks(result)
+    assert found[(DEST_A.key, "region-enabled")]["status"] == "ok"
+    assert found[(DEST_A_WEST.key, "region-enabled")]["status"] == "ok"
+    assert (
+        stubs.count("DescribeRegions", account=DEST_A.account),
+        stubs.count("GetRegionOptStatus", account=DEST_A.account),
+    ) == calls
+    assert stubs.count("DescribeRegions", account=SOURCE.account) == 1
 
 
 def test_access_denied_on_one_destination_leaves_it_unchecked_and_checks_the_others(
@@ -580,15 +627,8 @@ def test_a_region_disabled_per_the_account_api_is_a_problem_and_two_failures_are
     config = write_config()
     deploy(config)
     stub_templates(stubs, DEST_A, DEST_B)
-    for registry in (DEST_A, DEST_B):
-        stubs.fail(registry, "ec2", "describe_regions", "UnauthorizedOperation", region="us-east-1")
-    stubs.respond(
-        DEST_A,
-        "account",
-        "get_region_opt_status",
-        {"RegionName": "eu-west-1", "RegionOptStatus": "DISABLED"},
-        region="us-east-1",
-    )
+    refuse_ec2_answer_account_api(stubs, DEST_A, "DISABLED")
+    stubs.fail(DEST_B, "ec2", "describe_regions", "UnauthorizedOperation", region="us-east-1")
     stubs.fail(
         DEST_B, "account", "get_region_opt_status", "AccessDeniedException", region="us-east-1"
     )

@@ -332,3 +332,19 @@ def test_destinations_are_read_with_the_destination_roles_and_sources_as_the_cal
         ("eu-west-1", "arn:aws:iam::111111111111:role/ecr-replication-destination-eu-west-1"),
         ("us-east-1", "arn:aws:iam::222222222222:role/ecr-replication-destination-us-east-1"),
     }
+
+
+def test_listings_are_taken_one_registry_at_a_time() -> None:
+    """Each registry's first listing (the one that assumes its role) comes before any second."""
+    from ecr_replication.ops.verify import round_robin
+
+    keys = [(DEST_A, "a"), (DEST_A, "b"), (DEST_A, "c"), (DEST_B, "a"), (SOURCE, "x")]
+
+    assert round_robin(keys) == [
+        (DEST_A, "a"),
+        (DEST_B, "a"),
+        (SOURCE, "x"),
+        (DEST_A, "b"),
+        (DEST_A, "c"),
+    ]
+    assert round_robin([]) == []
