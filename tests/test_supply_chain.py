@@ -1,0 +1,201 @@
+"""The supply chain: the locks say what is installed, the workflow is pinned and audited.
+
+- ``uv.lock`` matches ``pyproject.toml``, and ``requirements-dev.txt`` (pip's fallback) is the
+  lock exported, so both install paths give the same versions;
+- zizmor, run offline over ``.github/``, reports nothing of medium severity or above, and
+  still reports an unpinned action when there is one;
+- every action is pinned to a full commit SHA with its version in a comment; checkout never
+  keeps credentials; the test matrix is the Python versions the package claims;
+- Dependabot proposes updates for the Python lock, the CDK CLI lock and the actions.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import subprocess
+import tomllib
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+REPO = Path(__file__).resolve().parent.parent
+BIN = REPO / ".venv" / "bin"
+WORKFLOWS = REPO / ".github" / "workflows"
+PINNED = re.compile(r"^[\w.-]+/[\w./-]+@[0-9a-f]{40} # v\d+(\.\d+)*$")
+
+
+def run(*command: str | Path, cwd: Path = REPO) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(c) for c in command], cwd=cwd, capture_output=True, text=True, timeout=120, check=False
+    )
+
+
+def pyproject() -> dict[str, Any]:
+    with (REPO / "pyproject.toml").open("rb") as file:
+        return tomllib.load(file)
+
+
+def workflows() -> dict[str, dict[str, Any]]:
+    return {p.name: yaml.safe_load(p.read_text()) for p in sorted(WORKFLOWS.glob("*.yml"))}
+
+
+def steps() -> list[tuple[str, dict[str, Any]]]:
+    return [
+        (f"{name}:{job_name}", step)
+        for name, workflow in workflows().items()
+        for job_name, job in workflow["jobs"].items()
+        for step in job["steps"]
+    ]
+
+
+# ---------------------------------------------------------------------------------------------
+# The locks
+
+
+def test_the_lock_matches_pyproject() -> None:
+    result = run(BIN / "uv", "lock", "--check", "--offline")
+    assert result.returncode == 0, result.stderr
+
+
+def test_the_pip_fallback_installs_exactly_the_lock(tmp_path: Path) -> None:
+    exported = tmp_path / "requirements.txt"
+    result = run(
+        BIN / "uv",
+        "export",
+        "--frozen",
+        "--extra",
+        "dev",
+        "--no-emit-project",
+        "--format",
+        "requirements.txt",
+        "--quiet",
+        "-o",
+        exported,
+    )
+    assert result.returncode == 0, result.stderr
+
+    def pins(path: Path) -> list[str]:
+        # The header names the output file; everything else must be equal.
+        return [line for line in path.read_text().splitlines() if not line.startswith("#    uv ")]
+
+    assert pins(REPO / "requirements-dev.txt") == pins(exported), (
+        "requirements-dev.txt is out of date with uv.lock: run scripts/upgrade --export-only"
+    )
+
+
+def test_every_locked_package_is_pinned_with_hashes() -> None:
+    text = (REPO / "requirements-dev.txt").read_text()
+    requirements = re.findall(r"^([A-Za-z0-9_.-]+)==([^ ;\\]+)", text, flags=re.MULTILINE)
+    assert len(requirements) > 50
+    blocks = re.split(r"\n(?=[A-Za-z0-9])", text.split("\n", 2)[2])
+    assert all("--hash=sha256:" in block for block in blocks if "==" in block)
+
+
+def test_the_installed_environment_is_the_locked_one() -> None:
+    with (REPO / "uv.lock").open("rb") as file:
+        locked = {p["name"]: p["version"] for p in tomllib.load(file)["package"] if "version" in p}
+    from importlib import metadata
+
+    for name in ("aws-cdk-lib", "cfn-lint", "cdk-nag", "moto", "boto3", "uv", "zizmor"):
+        assert metadata.version(name) == locked[name], name
+
+
+def test_the_cdk_cli_is_locked_exactly() -> None:
+    package = json.loads((REPO / "package.json").read_text())
+    lock = json.loads((REPO / "package-lock.json").read_text())
+    version = package["devDependencies"]["aws-cdk"]
+    assert re.fullmatch(r"\d+\.\d+\.\d+", version), "package.json pins an exact version"
+    assert lock["packages"]["node_modules/aws-cdk"]["version"] == version
+
+
+def test_library_users_get_ranges_not_pins() -> None:
+    for requirement in pyproject()["project"]["dependencies"]:
+        assert ">=" in requirement and "<" in requirement and "==" not in requirement
+
+
+# ---------------------------------------------------------------------------------------------
+# The workflow
+
+
+def zizmor(*paths: Path) -> tuple[int, list[dict[str, Any]]]:
+    result = run(
+        BIN / "zizmor",
+        "--offline",
+        "--no-progress",
+        "--min-severity",
+        "medium",
+        "--format",
+        "json",
+        *paths,
+    )
+    assert result.returncode in (0, 11, 12, 13, 14), result.stderr  # 1: zizmor failed
+    return result.returncode, json.loads(result.stdout or "[]")
+
+
+def test_zizmor_finds_nothing_of_medium_severity_or_above() -> None:
+    code, findings = zizmor(REPO / ".github")
+    assert [(f["ident"], f["determinations"]["severity"]) for f in findings] == []
+    assert code == 0
+
+
+def test_zizmor_still_reports_an_unpinned_action(tmp_path: Path) -> None:
+    workflow = (WORKFLOWS / "synth-review.yml").read_text()
+    unpinned = re.sub(r"actions/checkout@[0-9a-f]{40} # v[\d.]+", "actions/checkout@v5", workflow)
+    assert unpinned != workflow
+    (tmp_path / ".github" / "workflows").mkdir(parents=True)
+    (tmp_path / ".github" / "workflows" / "ci.yml").write_text(unpinned)
+
+    code, findings = zizmor(tmp_path / ".github")
+
+    assert code == 14
+    assert {f["ident"] for f in findings} == {"unpinned-uses"}
+
+
+def test_every_action_is_pinned_to_a_commit_with_its_version() -> None:
+    workflow_text = "\n".join(p.read_text() for p in WORKFLOWS.glob("*.yml"))
+    uses = re.findall(r"uses: (.+)$", workflow_text, flags=re.MULTILINE)
+    assert uses
+    assert [u for u in uses if not PINNED.match(u)] == []
+
+
+def test_checkout_never_keeps_credentials() -> None:
+    checkouts = [s for _, s in steps() if s.get("uses", "").startswith("actions/checkout@")]
+    assert checkouts
+    assert all(s["with"]["persist-credentials"] is False for s in checkouts)
+
+
+def test_permissions_are_empty_by_default_and_read_only_per_job() -> None:
+    for name, workflow in workflows().items():
+        assert workflow["permissions"] == {}, name
+        for job_name, job in workflow["jobs"].items():
+            assert job["permissions"] == {"contents": "read"}, (name, job_name)
+
+
+def test_the_matrix_is_the_python_versions_the_package_claims() -> None:
+    project = pyproject()["project"]
+    claimed = [
+        c.rsplit(" :: ", 1)[1]
+        for c in project["classifiers"]
+        if re.fullmatch(r"Programming Language :: Python :: 3\.\d+", c)
+    ]
+    minimum = project["requires-python"].removeprefix(">=")
+    assert claimed[0] == minimum
+    (test_job,) = [
+        job for job in workflows()["synth-review.yml"]["jobs"].values() if "strategy" in job
+    ]
+    assert test_job["strategy"]["matrix"]["python"] == claimed
+
+
+def test_dependabot_updates_both_locks_and_the_actions() -> None:
+    config = yaml.safe_load((REPO / ".github" / "dependabot.yml").read_text())
+    ecosystems = {u["package-ecosystem"] for u in config["updates"]}
+    assert ecosystems == {"uv", "npm", "github-actions"}
+
+
+@pytest.mark.parametrize("script", ["setup", "upgrade", "test", "synth", "bench"])
+def test_the_scripts_are_executable(script: str) -> None:
+    path = REPO / "scripts" / script
+    assert path.stat().st_mode & 0o111
