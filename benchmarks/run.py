@@ -2,7 +2,7 @@
 
 Usage (after ``scripts/setup`` and ``source scripts/env.sh``; ``scripts/bench`` does both)::
 
-    python -m benchmarks.run [--only synth,startup,verify,memory,scale] [--runs 5] ...
+    python -m benchmarks.run [--only synth,startup,verify,memory,scale,setup] [--runs 5] ...
 
 Exit code 0 when every target is met, 1 otherwise.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .common import Row, machine
 
-FIGURES = ("synth", "startup", "verify", "memory", "scale")
+FIGURES = ("synth", "startup", "verify", "memory", "scale", "setup")
 
 
 def _verify_missing(figure: str) -> list[Row]:
@@ -91,6 +91,12 @@ def main(argv: list[str] | None = None) -> int:
         default=5,
         help="runs of preflight and verify per world, with and without latency (default: 5)",
     )
+    parser.add_argument(
+        "--setup-runs",
+        type=int,
+        default=3,
+        help="fresh-clone set-ups per contender, cold caches, downloading everything (default: 3)",
+    )
     args = parser.parse_args(argv)
     selected = [f.strip() for f in args.only.split(",") if f.strip()]
     unknown = [f for f in selected if f not in FIGURES]
@@ -122,7 +128,6 @@ def main(argv: list[str] | None = None) -> int:
         figures["memory"] = (
             verify_bench.run_memory if verify_ready else (lambda: _verify_missing("verify memory"))
         )
-
     if "scale" in selected:
         from . import scale_bench
 
@@ -131,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
             if verify_ready
             else (lambda: _verify_missing("scale from the operations account"))
         )
+    if "setup" in selected:
+        from . import setup_bench
+
+        figures["setup"] = lambda: setup_bench.run(args.setup_runs)
 
     print(f"Machine: {machine()}", flush=True)
     rows: list[Row] = []
