@@ -103,6 +103,16 @@ def test_the_installed_environment_is_the_locked_one() -> None:
         assert metadata.version(name) == locked[name], name
 
 
+def test_aws_cdk_libs_cloud_assembly_schema_won_the_install() -> None:
+    """aws-cdk-lib and aws-cdk.cloud-assembly-schema both ship this module (aws/aws-cdk#38482);
+    scripts/setup makes aws-cdk-lib's copy win, whose types the library's objects carry."""
+    from aws_cdk import cloud_assembly_schema
+
+    assert cloud_assembly_schema.MetadataEntry.__jsii_type__ == (
+        "aws-cdk-lib.cloud_assembly_schema.MetadataEntry"
+    ), "aws-cdk.cloud-assembly-schema overwrote aws-cdk-lib's module: run scripts/setup"
+
+
 def test_the_cdk_cli_is_locked_exactly() -> None:
     package = json.loads((REPO / "package.json").read_text())
     lock = json.loads((REPO / "package-lock.json").read_text())
