@@ -25,25 +25,12 @@ from ecr_replication.model import (
     topology_from_context,
 )
 
+from ..topologies import LIFECYCLE_POLICY
+
 BUILD = "555444333222"
 PROD = "123456789012"
 OTHER = "210987654321"
 KEY_ID = "1234abcd-12ab-34cd-56ef-1234567890ab"
-LIFECYCLE_POLICY = {
-    "rules": [
-        {
-            "rulePriority": 1,
-            "description": "expire untagged images after two weeks",
-            "selection": {
-                "tagStatus": "untagged",
-                "countType": "sinceImagePushed",
-                "countUnit": "days",
-                "countNumber": 14,
-            },
-            "action": {"type": "expire"},
-        }
-    ]
-}
 
 
 def field_error(path: str, *words: str) -> str:

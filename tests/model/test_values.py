@@ -24,23 +24,10 @@ from ecr_replication.model import (
     parse_topology,
 )
 
+from ..topologies import LIFECYCLE_POLICY
+
 BUILD = Registry(account="555444333222", region="us-east-1")
 PROD = Registry(account="123456789012", region="eu-west-1")
-LIFECYCLE = {
-    "rules": [
-        {
-            "rulePriority": 1,
-            "description": "expire untagged images after two weeks",
-            "selection": {
-                "tagStatus": "untagged",
-                "countType": "sinceImagePushed",
-                "countUnit": "days",
-                "countNumber": 14,
-            },
-            "action": {"type": "expire"},
-        }
-    ]
-}
 
 
 def problems(build: Any) -> list[str]:
@@ -151,10 +138,10 @@ def test_natural_python_forms_are_accepted() -> None:
     rule = ReplicationRule(destinations=(PROD,), repository_prefixes=("prod/",))
     assert rule.destinations == (PROD,) and rule.repository_prefixes == ("prod/",)
     from_dict = RepositoryTemplateSettings(
-        lifecycle_policy=LIFECYCLE, resource_tags={"b": "2", "a": "1"}
+        lifecycle_policy=LIFECYCLE_POLICY, resource_tags={"b": "2", "a": "1"}
     )
     from_text = RepositoryTemplateSettings(
-        lifecycle_policy=json.dumps(LIFECYCLE, separators=(",", ":")),
+        lifecycle_policy=json.dumps(LIFECYCLE_POLICY, separators=(",", ":")),
         resource_tags=[("a", "1"), ("b", "2")],
     )
     assert from_dict == from_text
