@@ -4,7 +4,11 @@ Does a policy let a principal call an action on every resource of a set? Read th
 reads it: ``Principal`` and ``NotPrincipal``, action wildcards (``ecr:Replicate*``, ``ecr:*``,
 ``*``; case-insensitive) and ``NotAction``, resource patterns and ``NotResource``, an explicit
 ``Deny`` over any ``Allow``. A statement with a ``Condition`` cannot be evaluated without the
-request's context, so it makes the answer :attr:`Decision.CONDITIONAL`, never a plain yes.
+request's context, so it makes the answer :attr:`Decision.CONDITIONAL`, never a plain yes;
+given the context a service sends (``evaluate(..., context={...})``), the common operators
+(``String*``, ``Arn*``, ``Bool``, ``Null``, their ``IfExists`` forms and the ``ForAnyValue`` /
+``ForAllValues`` set qualifiers) are evaluated, with IAM's rule for a key the request does not
+carry: only ``...IfExists``, the negated operators and ``Null`` can then hold.
 
 A wanted resource is a literal ARN or a literal prefix followed by one ``*`` (what grants
 produce: ``...:repository/prod/*`` stands for every repository whose name starts with
@@ -43,11 +47,13 @@ class Decision(Enum):
 @dataclass(frozen=True, kw_only=True, slots=True)
 class Caller:
     """Who calls: an account as a whole (``arn`` None: any principal of it, such as ECR's
-    replication service-linked role) or one principal ARN of that account."""
+    replication service-linked role) or one principal ARN of that account; or, with
+    ``service``, an AWS service principal (``events.amazonaws.com``) acting for ``account``."""
 
     account: str
     partition: str = "aws"
     arn: str | None = None
+    service: str | None = None
 
     @property
     def root(self) -> str:
@@ -181,6 +187,8 @@ def principal_names(value: object) -> list[str]:
 
 
 def _names_caller(names: Iterable[str], caller: Caller) -> bool:
+    if caller.service is not None:
+        return any(name in ("*", caller.service) for name in names)
     for name in names:
         if name == "*" or name in (caller.account, caller.root):
             return True
@@ -203,13 +211,23 @@ def applies_to_action(statement: Statement, action: str) -> bool:
     return any(action_matches(p, action) for p in as_list(statement.get("Action")))
 
 
+def _names_no_resource(statement: Statement) -> bool:
+    """A resource policy's statement may leave the resource out (a role's trust policy): it is
+    then about the resource the policy is attached to, which is the one asked about."""
+    return "Resource" not in statement and "NotResource" not in statement
+
+
 def _covers_resource(statement: Statement, wanted: str) -> bool:
+    if _names_no_resource(statement):
+        return True
     if "NotResource" in statement:
         return not any(resource_overlaps(p, wanted) for p in as_list(statement["NotResource"]))
     return any(resource_covers(p, wanted) for p in as_list(statement.get("Resource")))
 
 
 def _reaches_resource(statement: Statement, wanted: str) -> bool:
+    if _names_no_resource(statement):
+        return True
     if "NotResource" in statement:
         return not any(resource_covers(p, wanted) for p in as_list(statement["NotResource"]))
     return any(resource_overlaps(p, wanted) for p in as_list(statement.get("Resource")))
@@ -226,17 +244,103 @@ def statement_name(statement: Statement, index: int) -> str:
     return str(statement.get("Sid") or f"#{index}")
 
 
+# ---------------------------------------------------------------------------------------------
+# Conditions
+
+RequestContext = Mapping[str, str | bool | Sequence[str]]
+"""The condition keys a request carries (``aws:SourceAccount``, ``kms:GrantIsForAWSResource``);
+a list for a multi-valued key."""
+
+_NEGATED = ("StringNotEquals", "StringNotEqualsIgnoreCase", "StringNotLike", "ArnNotEquals",
+            "ArnNotLike")  # fmt: skip
+
+
+_OPERATORS = (
+    *_NEGATED,
+    "StringEquals",
+    "StringEqualsIgnoreCase",
+    "StringLike",
+    "ArnEquals",
+    "ArnLike",
+    "Bool",
+    "Null",
+)
+
+
+class _UnknownOperatorError(Exception):
+    """A condition operator this evaluator does not read (numeric, date, IP address, ...)."""
+
+
+def _value_matches(operator: str, expected: str, actual: str) -> bool:
+    if operator in ("StringEquals", "StringNotEquals"):
+        return actual == expected
+    if operator in ("StringEqualsIgnoreCase", "StringNotEqualsIgnoreCase"):
+        return actual.lower() == expected.lower()
+    if operator in ("StringLike", "StringNotLike", "ArnEquals", "ArnLike", "ArnNotEquals",
+                    "ArnNotLike"):  # fmt: skip
+        return _glob(expected, False).fullmatch(actual) is not None
+    if operator == "Bool":
+        return actual.lower() == expected.lower()
+    raise _UnknownOperatorError(operator)
+
+
+def _context_value(context: RequestContext, key: str) -> list[str] | None:
+    """The request's values of a condition key (keys are case-insensitive), or None."""
+    for name, value in context.items():
+        if name.lower() == key.lower():
+            values = value if isinstance(value, list | tuple) else [value]
+            return [str(v).lower() if isinstance(v, bool) else str(v) for v in values]
+    return None
+
+
+def _entry_holds(operator: str, key: str, expected: list[str], context: RequestContext) -> bool:
+    qualifier, _, base = operator.rpartition(":")
+    if_exists = base.endswith("IfExists")
+    base = base.removesuffix("IfExists")
+    if base not in _OPERATORS or qualifier not in ("", "ForAnyValue", "ForAllValues"):
+        raise _UnknownOperatorError(operator)
+    actual = _context_value(context, key)
+    if base == "Null":
+        return (actual is None) == (expected[0].lower() == "true")
+    negated = base in _NEGATED
+    if actual is None:
+        return if_exists or negated or qualifier == "ForAllValues"
+    if qualifier == "ForAllValues":
+        return all(any(_value_matches(base, e, a) for e in expected) for a in actual)
+    matched = any(_value_matches(base, e, a) for e in expected for a in actual)
+    return not matched if negated else matched
+
+
+def condition_holds(condition: object, context: RequestContext) -> bool:
+    """Whether a statement's ``Condition`` holds for a request carrying ``context``.
+
+    Raises :class:`_UnknownOperatorError` for an operator it does not read.
+    """
+    if not isinstance(condition, Mapping):
+        raise _UnknownOperatorError(repr(condition))
+    for operator, entries in condition.items():
+        if not isinstance(entries, Mapping):
+            raise _UnknownOperatorError(str(operator))
+        for key, expected in entries.items():
+            values = [str(v).lower() if isinstance(v, bool) else str(v) for v in as_list(expected)]
+            if not values or not _entry_holds(str(operator), str(key), values, context):
+                return False
+    return True
+
+
 def evaluate(
     statements: Sequence[Statement] | Mapping[str, Any],
     *,
     caller: Caller | None,
     action: str,
     resource: str,
+    context: RequestContext | None = None,
 ) -> Evaluation:
     """Whether the statements let ``caller`` call ``action`` on every ARN of ``resource``.
 
     ``statements``: a policy document or its statements. ``caller`` None evaluates an identity
-    policy (no ``Principal``: the statements apply to whoever holds them).
+    policy (no ``Principal``: the statements apply to whoever holds them). ``context``: the
+    condition keys of the request; without it a ``Condition`` makes the answer conditional.
     """
     listed = statements_of(statements) if isinstance(statements, Mapping) else list(statements)
     allowed: list[str] = []
@@ -252,6 +356,13 @@ def evaluate(
             continue
         name = statement_name(statement, index)
         has_condition = bool(statement.get("Condition"))
+        if has_condition and context is not None:
+            try:
+                if not condition_holds(statement["Condition"], context):
+                    continue
+                has_condition = False
+            except _UnknownOperatorError:
+                pass  # stays conditional: this evaluator cannot say
         effect = statement.get("Effect")
         if effect == "Deny" and _reaches_resource(statement, resource):
             (conditional_deny if has_condition else denied).append(name)

@@ -266,3 +266,161 @@ def test_an_arn_format_becomes_a_pattern() -> None:
         arn_format_pattern("arn:${Partition}:ecr:${Region}:${Account}:repository/${RepositoryName}")
         == "arn:*:ecr:*:*:repository/*"
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Conditions, given the keys a request carries
+
+EVENTS = Caller(account="123456789012", service="events.amazonaws.com")
+KEY_ACTION = "kms:GenerateDataKey"
+
+
+def decide_for(
+    caller: Caller, statement: dict[str, Any], context: dict[str, Any] | None
+) -> Decision:
+    return evaluate(
+        [statement], caller=caller, action=KEY_ACTION, resource="*", context=context
+    ).decision
+
+
+def service_allow(condition: dict[str, Any]) -> dict[str, Any]:
+    return {
+        "Effect": "Allow",
+        "Principal": {"Service": "events.amazonaws.com"},
+        "Action": "kms:GenerateDataKey*",
+        "Resource": "*",
+        "Condition": condition,
+    }
+
+
+@pytest.mark.parametrize(
+    ("condition", "context", "expected"),
+    [
+        # A key the request does not carry: only IfExists, negated operators and Null hold.
+        ({"StringEquals": {"aws:SourceAccount": "123456789012"}}, {}, Decision.NOT_ALLOWED),
+        ({"StringEqualsIfExists": {"aws:SourceAccount": "1"}}, {}, Decision.ALLOWED),
+        ({"StringNotEquals": {"aws:SourceAccount": "1"}}, {}, Decision.ALLOWED),
+        ({"Null": {"aws:SourceArn": "true"}}, {}, Decision.ALLOWED),
+        ({"Null": {"aws:SourceArn": "false"}}, {}, Decision.NOT_ALLOWED),
+        # Keys compare case-insensitively, values as the operator says.
+        (
+            {"StringEquals": {"AWS:SourceAccount": "1"}},
+            {"aws:sourceaccount": "1"},
+            Decision.ALLOWED,
+        ),
+        (
+            {"StringEquals": {"aws:SourceAccount": ["2", "1"]}},
+            {"aws:SourceAccount": "1"},
+            Decision.ALLOWED,
+        ),
+        (
+            {"StringEquals": {"aws:SourceAccount": "2"}},
+            {"aws:SourceAccount": "1"},
+            Decision.NOT_ALLOWED,
+        ),
+        (
+            {"ArnLike": {"aws:SourceArn": "arn:aws:cloudwatch:eu-west-1:1:alarm:*"}},
+            {"aws:SourceArn": "arn:aws:cloudwatch:eu-west-1:1:alarm:failures"},
+            Decision.ALLOWED,
+        ),
+        (
+            {"ArnLike": {"aws:SourceArn": "arn:aws:cloudwatch:eu-west-1:1:alarm:*"}},
+            {"aws:SourceArn": "arn:aws:cloudwatch:eu-west-1:2:alarm:failures"},
+            Decision.NOT_ALLOWED,
+        ),
+        (
+            {"Bool": {"aws:SecureTransport": "true"}},
+            {"aws:SecureTransport": True},
+            Decision.ALLOWED,
+        ),
+        # Every operator and every key must hold.
+        (
+            {"StringEquals": {"aws:SourceAccount": "1"}, "Bool": {"aws:SecureTransport": "true"}},
+            {"aws:SourceAccount": "1", "aws:SecureTransport": "false"},
+            Decision.NOT_ALLOWED,
+        ),
+        # Set qualifiers over a multi-valued key.
+        (
+            {"ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/a"}},
+            {"kms:ResourceAliases": ["alias/b", "alias/a"]},
+            Decision.ALLOWED,
+        ),
+        (
+            {"ForAllValues:StringEquals": {"kms:ResourceAliases": "alias/a"}},
+            {"kms:ResourceAliases": ["alias/b", "alias/a"]},
+            Decision.NOT_ALLOWED,
+        ),
+        # An operator the evaluator does not read leaves the answer conditional.
+        ({"NumericLessThan": {"aws:MultiFactorAuthAge": "3600"}}, {}, Decision.CONDITIONAL),
+    ],
+)
+def test_a_condition_is_evaluated_against_the_request_context(
+    condition: dict[str, Any], context: dict[str, Any], expected: Decision
+) -> None:
+    assert decide_for(EVENTS, service_allow(condition), context) is expected
+
+
+def test_without_a_context_a_condition_stays_conditional() -> None:
+    statement = service_allow({"StringEquals": {"aws:SourceAccount": "123456789012"}})
+    assert decide_for(EVENTS, statement, None) is Decision.CONDITIONAL
+
+
+def test_a_service_caller_matches_its_service_principal_and_everyone_only() -> None:
+    anyone = {**service_allow({}), "Principal": "*"}
+    del anyone["Condition"]
+    account = {**anyone, "Principal": {"AWS": "arn:aws:iam::123456789012:root"}}
+    other_service = {**anyone, "Principal": {"Service": "cloudwatch.amazonaws.com"}}
+    assert decide_for(EVENTS, anyone, {}) is Decision.ALLOWED
+    assert decide_for(EVENTS, account, {}) is Decision.NOT_ALLOWED
+    assert decide_for(EVENTS, other_service, {}) is Decision.NOT_ALLOWED
+
+
+def test_a_deny_whose_condition_holds_wins_and_one_whose_condition_fails_does_not() -> None:
+    grants_for_aws_resources_only = {
+        "Effect": "Deny",
+        "Principal": {"AWS": "*"},
+        "Action": "kms:CreateGrant",
+        "Resource": "*",
+        "Condition": {
+            "BoolIfExists": {
+                "kms:GrantIsForAWSResource": "false",
+                "aws:PrincipalIsAWSService": "false",
+            }
+        },
+    }
+    admin = {
+        "Effect": "Allow",
+        "Principal": {"AWS": "arn:aws:iam::123456789012:root"},
+        "Action": "kms:*",
+        "Resource": "*",
+    }
+    caller = Caller(account="123456789012")
+
+    def create_grant(context: dict[str, Any]) -> Decision:
+        return evaluate(
+            [admin, grants_for_aws_resources_only],
+            caller=caller,
+            action="kms:CreateGrant",
+            resource="*",
+            context=context,
+        ).decision
+
+    assert create_grant({"kms:GrantIsForAWSResource": False}) is Decision.DENIED
+    assert create_grant({}) is Decision.DENIED
+    assert create_grant({"kms:GrantIsForAWSResource": True}) is Decision.ALLOWED
+
+
+def test_a_trust_policy_statement_without_resource_is_about_the_role_it_is_attached_to() -> None:
+    trust = {
+        "Effect": "Allow",
+        "Principal": {"Service": "ecr.amazonaws.com"},
+        "Action": "sts:AssumeRole",
+    }
+    role = "arn:aws:iam::123456789012:role/ecr-replication-template-eu-west-1"
+    ecr = Caller(account="123456789012", service="ecr.amazonaws.com")
+    assert evaluate([trust], caller=ecr, action="sts:AssumeRole", resource=role).allowed
+    deny = {**trust, "Effect": "Deny"}
+    assert (
+        evaluate([trust, deny], caller=ecr, action="sts:AssumeRole", resource=role).decision
+        is Decision.DENIED
+    )
