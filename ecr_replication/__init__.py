@@ -8,7 +8,8 @@ Constructs: SourceRegistryReplication, DestinationRegistryPolicy, ReplicationDes
 ReplicationRepositoryTemplate, ReplicationSourceRole, ReplicationBackfillOnDeploy,
 ReplicationFailureAlerts, ReplicationMonitoringHub. Stacks: SourceReplicationStack,
 DestinationReplicationStack, ReplicationMonitoringStack, add_replication_stacks,
-ReplicationStage (for CDK Pipelines). cdk-nag: enable_nag.
+ReplicationStage (for CDK Pipelines). Checks at synth: enable_nag (cdk-nag), enable_guard (AWS
+Control Tower's proactive controls).
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 
 from .errors import Problem, ReplicationConfigError
 from .model import (
+    BackfillFunctionSettings,
     Destination,
     DestinationOverride,
     DestinationSettings,
@@ -38,6 +40,7 @@ if TYPE_CHECKING:
     from .constructs.alerts import ReplicationFailureAlerts, ReplicationMonitoringHub
     from .constructs.backfill import ReplicationBackfillOnDeploy
     from .constructs.destination_role import ReplicationDestinationRole
+    from .constructs.guard import enable_guard
     from .constructs.nag import enable_nag
     from .constructs.registry_policy import DestinationRegistryPolicy
     from .constructs.source import SourceRegistryReplication
@@ -68,6 +71,7 @@ _CDK_EXPORTS = {
     "ReplicationStacks": "stacks",
     "add_replication_stacks": "stacks",
     "enable_nag": "nag",
+    "enable_guard": "guard",
 }
 
 
@@ -83,6 +87,7 @@ def __dir__() -> list[str]:
 
 
 __all__ = [
+    "BackfillFunctionSettings",
     "Destination",
     "DestinationOverride",
     "DestinationRegistryPolicy",
@@ -111,6 +116,7 @@ __all__ = [
     "SourceRegistryReplication",
     "SourceReplicationStack",
     "add_replication_stacks",
+    "enable_guard",
     "enable_nag",
     "parse_topology",
     "topology_from_context",

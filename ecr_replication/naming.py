@@ -39,6 +39,12 @@ SOURCE_ROLE_NAME_PREFIX = "ecr-replication-source-"
 TEMPLATE_ROLE_NAME_PREFIX = "ecr-replication-template-"
 """The role ECR assumes for KMS or tags in repository creation templates, per region."""
 
+GUARD_PLUGIN = "cdk-validator-cfnguard"
+"""The name of AWS Control Tower's validation plugin in ``validation-report.json``."""
+GUARD_METADATA = "ecr-replication:guard"
+"""Stack metadata written when the Control Tower checks ran at synth (``enable_guard``): the
+validation report lists a plugin only when it found something, so this says it ran."""
+
 SESSION_NAME = "ecr-replication"
 """The STS session name of the operations commands: CloudTrail shows this tool as the caller."""
 

@@ -172,6 +172,36 @@ OPERATIONS: dict[str, Any] = {
 }
 
 
+LOG_KEY_ARN = f"arn:aws:kms:us-east-1:{SOURCE}:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
+FUNCTION_SETTINGS: dict[str, Any] = {
+    "subnetIds": ["subnet-0abc1234def567890", "subnet-0fed4321cba098765"],
+    "securityGroupIds": ["sg-0abc1234def567890"],
+    "logKmsKeyArn": LOG_KEY_ARN,
+    "logRetentionDays": 365,
+}
+
+BACKFILL: dict[str, Any] = {
+    # Backfill on deploy with the function as the library sets it up by default.
+    **FAN_OUT,
+    "sources": [{**FAN_OUT["sources"][0], "backfillExistingImages": True}],
+}
+
+GOVERNED: dict[str, Any] = {
+    # What an organization under AWS Control Tower runs: an operations account, alerts, and
+    # backfill on deploy with the function in its VPC and its logs under its key.
+    **OPERATIONS,
+    "sources": [
+        {
+            **OPERATIONS["sources"][0],
+            "backfillExistingImages": True,
+            "backfillFunction": FUNCTION_SETTINGS,
+        },
+        *OPERATIONS["sources"][1:],
+    ],
+    "monitoring": {"notificationEmails": [MONITORING_EMAIL]},
+}
+
+
 def topologies() -> dict[str, Any]:
     """Every test topology by name (the default app first)."""
     return {
@@ -183,21 +213,28 @@ def topologies() -> dict[str, Any]:
         "local_monitoring": LOCAL_MONITORING,
         "central_monitoring": CENTRAL_MONITORING,
         "operations": OPERATIONS,
+        "backfill": BACKFILL,
+        "governed": GOVERNED,
     }
 
 
-def synth_topology(context: Any, outdir: Path, *, nag: bool = False) -> Path:
+def synth_topology(context: Any, outdir: Path, *, nag: bool = False, guard: bool = False) -> Path:
     """Synthesize a topology's app into ``outdir`` the way ``app.py`` does; returns ``outdir``.
 
-    ``nag`` sets the context flag ``ecrReplication:nag``, so the cdk-nag checks run and any
-    unacknowledged finding fails synthesis.
+    ``nag`` sets the context flag ``ecrReplication:nag`` (the cdk-nag checks run and any
+    unacknowledged finding fails synthesis); ``guard`` sets ``ecrReplication:guard`` (AWS
+    Control Tower's proactive controls run, and a broken one fails synthesis).
     """
     from aws_cdk import App
 
     from ecr_replication.constructs.app import build_app
+    from ecr_replication.constructs.guard import GUARD_CONTEXT_KEY
     from ecr_replication.constructs.nag import NAG_CONTEXT_KEY
 
-    app = App(outdir=str(outdir), context={"ecrReplication": context, NAG_CONTEXT_KEY: nag})
+    app = App(
+        outdir=str(outdir),
+        context={"ecrReplication": context, NAG_CONTEXT_KEY: nag, GUARD_CONTEXT_KEY: guard},
+    )
     build_app(app)
     app.synth()
     return outdir

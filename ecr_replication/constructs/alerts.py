@@ -63,6 +63,68 @@ NOTIFICATION: dict[str, Any] = {
 ALARM_PERIOD_SECONDS = 300
 
 
+PUBLISHER_KEY_ACTIONS = ["kms:Decrypt", "kms:GenerateDataKey*"]
+"""What a service publishing to an encrypted SNS topic needs of its key (SNS developer guide)."""
+
+
+def topic_key_policy_statements(partition: str, region: str, account: str) -> list[Statement]:
+    """The key policy of an alert topic's key.
+
+    * The account administers the key (IAM policies decide who in it may use it).
+    * EventBridge may encrypt, with **no** ``aws:Source*`` condition: the SNS developer guide
+      (key management, "Enable compatibility between event sources from AWS services and
+      encrypted topics") says those keys are not supported for EventBridge to encrypted
+      topics; with them every delivery fails and only the rule's ``FailedInvocations`` shows it.
+    * CloudWatch may encrypt for this account's alarms: it sends ``aws:SourceAccount`` and
+      ``aws:SourceArn`` (the alarm), so the confused-deputy conditions stay.
+    * Nobody may create a grant that is not for an AWS resource (AWS Control Tower's
+      CT.KMS.PR.3): ``kms:CreateGrant`` is denied unless ``kms:GrantIsForAWSResource`` or
+      ``aws:PrincipalIsAWSService`` is true.
+    """
+    return [
+        {
+            "Sid": "AccountAdministersTheKey",
+            "Effect": "Allow",
+            "Principal": {"AWS": account_root_arn(partition, account)},
+            "Action": "kms:*",
+            "Resource": "*",
+        },
+        {
+            "Sid": "EventBridgeEncryptsAlerts",
+            "Effect": "Allow",
+            "Principal": {"Service": "events.amazonaws.com"},
+            "Action": PUBLISHER_KEY_ACTIONS,
+            "Resource": "*",
+        },
+        {
+            "Sid": "CloudWatchEncryptsAlarms",
+            "Effect": "Allow",
+            "Principal": {"Service": "cloudwatch.amazonaws.com"},
+            "Action": PUBLISHER_KEY_ACTIONS,
+            "Resource": "*",
+            "Condition": {
+                "StringEquals": {"aws:SourceAccount": account},
+                "ArnLike": {
+                    "aws:SourceArn": f"arn:{partition}:cloudwatch:{region}:{account}:alarm:*"
+                },
+            },
+        },
+        {
+            "Sid": "GrantsOnlyForAwsResources",
+            "Effect": "Deny",
+            "Principal": {"AWS": "*"},
+            "Action": "kms:CreateGrant",
+            "Resource": "*",
+            "Condition": {
+                "BoolIfExists": {
+                    "kms:GrantIsForAWSResource": "false",
+                    "aws:PrincipalIsAWSService": "false",
+                }
+            },
+        },
+    ]
+
+
 def bus_arn(partition: str, region: str, account: str) -> str:
     return f"arn:{partition}:events:{region}:{account}:event-bus/{EVENT_BUS}"
 
@@ -99,23 +161,30 @@ class _Alerting(Construct):
         return copy.deepcopy(NOTIFICATION)
 
     def topic_policy_statements(self, rule_arn: str, alarm_arn: str) -> list[Statement]:
-        """The created topic's policy: EventBridge (this rule) and CloudWatch (this alarm) may
-        publish; nobody may publish without TLS. Overridable; runs at synthesis."""
-        topic_arn = self.topic_arn
+        """The created topic's policy: EventBridge and CloudWatch (this alarm) may publish;
+        nobody may publish without TLS. Overridable; runs at synthesis.
 
-        def publisher(sid: str, service: str, source_arn: str) -> Statement:
-            return {
-                "Sid": sid,
+        EventBridge's statement has no ``Condition``: the EventBridge user guide says a
+        ``Condition`` block cannot be used in an SNS topic policy for EventBridge (its
+        publishes would be refused). ``rule_arn`` is given for a subclass that knows better.
+        """
+        topic_arn = self.topic_arn
+        return [
+            {
+                "Sid": "EventBridgePublishesFailures",
                 "Effect": "Allow",
-                "Principal": {"Service": service},
+                "Principal": {"Service": "events.amazonaws.com"},
                 "Action": "sns:Publish",
                 "Resource": topic_arn,
-                "Condition": {"ArnEquals": {"aws:SourceArn": source_arn}},
-            }
-
-        return [
-            publisher("EventBridgePublishesFailures", "events.amazonaws.com", rule_arn),
-            publisher("CloudWatchPublishesAlarm", "cloudwatch.amazonaws.com", alarm_arn),
+            },
+            {
+                "Sid": "CloudWatchPublishesAlarm",
+                "Effect": "Allow",
+                "Principal": {"Service": "cloudwatch.amazonaws.com"},
+                "Action": "sns:Publish",
+                "Resource": topic_arn,
+                "Condition": {"ArnEquals": {"aws:SourceArn": alarm_arn}},
+            },
             {
                 "Sid": "TlsOnly",
                 "Effect": "Deny",
@@ -146,25 +215,7 @@ class _Alerting(Construct):
                 "CloudWatch may use it to publish",
                 enable_key_rotation=True,
                 key_policy=policy_document(
-                    [
-                        {
-                            "Sid": "AccountAdministersTheKey",
-                            "Effect": "Allow",
-                            "Principal": {"AWS": account_root_arn(env.partition, env.account)},
-                            "Action": "kms:*",
-                            "Resource": "*",
-                        },
-                        {
-                            "Sid": "PublishersEncrypt",
-                            "Effect": "Allow",
-                            "Principal": {
-                                "Service": ["events.amazonaws.com", "cloudwatch.amazonaws.com"]
-                            },
-                            "Action": ["kms:Decrypt", "kms:GenerateDataKey*"],
-                            "Resource": "*",
-                            "Condition": {"StringEquals": {"aws:SourceAccount": env.account}},
-                        },
-                    ]
+                    topic_key_policy_statements(env.partition, env.region, env.account)
                 ),
             )
             self.topic = sns.CfnTopic(

@@ -11,8 +11,10 @@ from constructs import Construct
 
 from ..errors import Problem, ReplicationConfigError, describe_value
 from ..model.json_form import CONTEXT_KEY, topology_from_context
-from .nag import NagSwitchError, enable_nag, nag_requested
+from .guard import enable_guard, guard_requested
+from .nag import enable_nag, nag_requested
 from .stacks import ReplicationStacks, add_replication_stacks
+from .switches import SwitchError
 from .warnings import DISABLE_METADATA_STACK_TRACE, WARNING_IDS
 
 CONTEXT_ENV = "CDK_CONTEXT_JSON"
@@ -84,7 +86,8 @@ def build_app(app: App) -> ReplicationStacks:
     """Read the topology from ``app``'s context (key ``ecrReplication``) and add its stacks.
 
     With the context flag ``ecrReplication:nag=true`` the cdk-nag AwsSolutions checks run at
-    synth (see :mod:`ecr_replication.constructs.nag`). The warnings listed under
+    synth (see :mod:`ecr_replication.constructs.nag`); with ``ecrReplication:guard=true``, AWS
+    Control Tower's proactive controls (see :mod:`ecr_replication.constructs.guard`). The warnings listed under
     ``ecrReplication:acknowledge`` are acknowledged in every stack.
     """
     topology = topology_from_context(app.node.try_get_context(CONTEXT_KEY))
@@ -98,6 +101,8 @@ def build_app(app: App) -> ReplicationStacks:
             )
     if nag_requested(app):
         enable_nag(app)
+    if guard_requested(app):
+        enable_guard(app)
     return stacks
 
 
@@ -121,7 +126,7 @@ def main() -> None:
         for problem in error.problems:
             print(f"  {problem}", file=sys.stderr)
         sys.exit(2)
-    except NagSwitchError as error:
+    except SwitchError as error:
         print(f"ecr-replication: {error}", file=sys.stderr)
         sys.exit(2)
     try:

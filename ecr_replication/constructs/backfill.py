@@ -21,11 +21,13 @@ from aws_cdk import aws_lambda as lambda_
 from aws_cdk import aws_logs as logs
 from constructs import Construct
 
+from ..errors import ReplicationConfigError
+from ..model.checks import FieldChecks
 from ..model.limits import MAX_CONCURRENT_BACKFILLS
 from ..model.policies import Statement, policy_document
-from ..model.values import Registry
+from ..model.values import BackfillFunctionSettings, Registry, backfill_function_problems
 from .nag import acknowledge_wildcard_resources
-from .support import at_synthesis, lazy
+from .support import at_synthesis, lazy, stack_environment
 from .warnings import WARNING_BACKFILLS_QUEUE, quiet_stack_traces, warn
 
 if TYPE_CHECKING:
@@ -39,6 +41,28 @@ WILDCARD_REASON = (
     "function's own log group is the only other resource."
 )
 """Why the function's role holds the backfill actions on ``*`` (cdk-nag acknowledgement)."""
+VPC_WILDCARD_REASON = (
+    " In a VPC, ec2:DescribeNetworkInterfaces and ec2:DescribeSubnets take no resource either."
+)
+NETWORK_INTERFACE_REASON = (
+    "Lambda creates and deletes the function's network interfaces, whose ids are not known "
+    "before they exist: network-interface/* of this account and region. The subnets and "
+    "security groups are named by id; their account is '*' because a shared VPC's subnets "
+    "belong to the VPC owner's account."
+)
+"""Why the ENI permissions of a function in a VPC hold wildcards (cdk-nag acknowledgement)."""
+VPC_ACTIONS = {
+    # What AWS Lambda documents for a function in a VPC (the managed policy
+    # AWSLambdaVPCAccessExecutionRole grants the same, on "*").
+    "create": ("ec2:CreateNetworkInterface",),
+    "manage": (
+        "ec2:DeleteNetworkInterface",
+        "ec2:AssignPrivateIpAddresses",
+        "ec2:UnassignPrivateIpAddresses",
+    ),
+    "describe": ("ec2:DescribeNetworkInterfaces", "ec2:DescribeSubnets"),
+}
+"""The permissions Lambda uses, through the function's role, to attach it to a VPC."""
 FUNCTION_TIMEOUT = Duration.minutes(10)
 # Longer than the function may run, so CloudFormation never gives up on an answer that is
 # still coming, but far below the one-hour default when the function cannot answer at all.
@@ -69,27 +93,46 @@ class ReplicationBackfillOnDeploy(Construct):
 
     :param replication: the source registry's replication configuration; its destinations
         (including rules added later) are the ones backfilled.
+    :param settings: how the function runs: in your VPC (its subnets and security groups; the
+        role then gets the network-interface permissions Lambda uses), its log group's KMS key
+        and retention. Default: ``BackfillFunctionSettings()``: outside a VPC, logs encrypted
+        by CloudWatch Logs and kept one year.
 
     :ivar resource: the ``CustomResource``.
     :ivar function: the handler ``CfnFunction`` (inline Python, ``index.handler``).
     :ivar role: the function's role: ``ecr:StartReplicationBackfill`` and
         ``ecr:ListReplicationBackfills``, and writing to its own log group.
     :ivar log_group: the function's log group.
+    :ivar settings: the ``BackfillFunctionSettings``.
     """
 
     def __init__(
-        self, scope: Construct, construct_id: str, *, replication: SourceRegistryReplication
+        self,
+        scope: Construct,
+        construct_id: str,
+        *,
+        replication: SourceRegistryReplication,
+        settings: BackfillFunctionSettings | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
+        settings = BackfillFunctionSettings() if settings is None else settings
+        self._environment = stack_environment(scope)
+        self._check(settings)
+        self.settings = settings
         quiet_stack_traces(self)  # before any child: this construct may warn at synthesis
         self._replication = replication
         self.log_group = logs.LogGroup(
             self,
             "LogGroup",
-            retention=logs.RetentionDays.THREE_MONTHS,
-            # Only deploy-time logs, recreated with the function: nothing to keep around.
+            # Only deploy-time logs, recreated with the function.
             removal_policy=RemovalPolicy.DESTROY,
         )
+        log_group_resource = self.log_group.node.default_child
+        if isinstance(log_group_resource, logs.CfnLogGroup):
+            # Plain values (the L2 takes retention as an enum of names).
+            log_group_resource.retention_in_days = settings.log_retention_days
+            if settings.log_kms_key_arn is not None:
+                log_group_resource.kms_key_id = settings.log_kms_key_arn
         self.role = iam.Role(
             self,
             "Role",
@@ -110,7 +153,11 @@ class ReplicationBackfillOnDeploy(Construct):
             # cfn-lint 1.58's IAM action list predates the backfill API (added to ECR with
             # botocore 1.44), so W3037 would call both actions unknown.
             role_resource.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3037"]}})
-        acknowledge_wildcard_resources(self.role, (["*"], WILDCARD_REASON))
+        acknowledge_wildcard_resources(
+            self.role,
+            (["*"], WILDCARD_REASON + (VPC_WILDCARD_REASON if settings.in_vpc else "")),
+            (self._network_resources(), NETWORK_INTERFACE_REASON),
+        )
         # The L1 function: the L2 would add a DependsOn on the role that its ``Role``
         # reference already implies (cfn-lint W3005), and nothing else this needs.
         self.function = lambda_.CfnFunction(
@@ -124,6 +171,12 @@ class ReplicationBackfillOnDeploy(Construct):
             logging_config=lambda_.CfnFunction.LoggingConfigProperty(
                 log_group=self.log_group.log_group_name
             ),
+            vpc_config=lambda_.CfnFunction.VpcConfigProperty(
+                subnet_ids=list(settings.subnet_ids),
+                security_group_ids=list(settings.security_group_ids),
+            )
+            if settings.in_vpc
+            else None,
             description="Starts ECR replication backfills for newly added destinations "
             "(ecr-replication)",
         )
@@ -154,7 +207,7 @@ class ReplicationBackfillOnDeploy(Construct):
                         "StringEquals": {"aws:RequestedRegion": Stack.of(self).region}}
                     return statements
         """
-        return [
+        statements: list[Statement] = [
             {"Effect": "Allow", "Action": list(BACKFILL_ACTIONS), "Resource": "*"},
             {
                 "Effect": "Allow",
@@ -162,6 +215,57 @@ class ReplicationBackfillOnDeploy(Construct):
                 "Resource": self.log_group.log_group_arn,
             },
         ]
+        if self.settings.in_vpc:
+            interfaces, *attached = self._network_resources()
+            statements += [
+                {
+                    "Sid": "CreateFunctionNetworkInterfaces",
+                    "Effect": "Allow",
+                    "Action": list(VPC_ACTIONS["create"]),
+                    "Resource": [interfaces, *attached],
+                },
+                {
+                    "Sid": "ManageFunctionNetworkInterfaces",
+                    "Effect": "Allow",
+                    "Action": list(VPC_ACTIONS["manage"]),
+                    "Resource": interfaces,
+                },
+                {
+                    "Sid": "DescribeFunctionNetwork",
+                    "Effect": "Allow",
+                    "Action": list(VPC_ACTIONS["describe"]),
+                    "Resource": "*",
+                },
+            ]
+        return statements
+
+    def _network_resources(self) -> list[str]:
+        """The network interfaces of this account and region, then the given subnets and
+        security groups (any account: a shared VPC's belong to its owner); none outside a VPC."""
+        if not self.settings.in_vpc:
+            return []
+        env = self._environment
+        ec2 = f"arn:{env.partition}:ec2:{env.region}"
+        return [
+            f"{ec2}:{env.account}:network-interface/*",
+            *(f"{ec2}:*:subnet/{subnet}" for subnet in self.settings.subnet_ids),
+            *(f"{ec2}:*:security-group/{group}" for group in self.settings.security_group_ids),
+        ]
+
+    def _check(self, settings: object) -> None:
+        """The settings are a BackfillFunctionSettings whose log key is in this stack's account
+        and region (when the stack's environment is known)."""
+        checks = FieldChecks()
+        registry = self._environment.registry
+        if not isinstance(settings, BackfillFunctionSettings):
+            checks.instance(
+                "settings", settings, BackfillFunctionSettings, "a BackfillFunctionSettings"
+            )
+        elif registry is not None:
+            problems = backfill_function_problems(settings, registry.account, registry.region)
+            checks.problems.extend(p.under("settings") for p in problems)
+        if checks.problems:
+            raise ReplicationConfigError(p.under(self.node.path) for p in checks.problems)
 
     def warn_if_backfills_queue(self) -> list[str]:
         """Warn when ECR cannot run every backfill at once (called at synthesis; no errors)."""

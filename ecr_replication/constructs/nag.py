@@ -22,27 +22,20 @@ from collections.abc import Iterable
 from aws_cdk import Acknowledgment, Validations
 from constructs import Construct, IConstruct
 
+from .switches import SwitchError, context_flag
+
 NAG_CONTEXT_KEY = "ecrReplication:nag"
 NAG_PACK = "AwsSolutions"
 WILDCARD_PERMISSIONS_RULE = "AwsSolutions-IAM5"
 
 
-class NagSwitchError(ValueError):
-    """The cdk-nag switch is on but cannot work (cdk-nag missing, or a bad flag value)."""
+NagSwitchError = SwitchError
+"""The cdk-nag switch is on but cannot work (cdk-nag missing, or a bad flag value)."""
 
 
 def nag_requested(scope: Construct) -> bool:
-    """Whether the context flag ``ecrReplication:nag`` asks for the cdk-nag checks.
-
-    ``-c`` passes context as strings, ``cdk.json`` as JSON values: both ``true`` and
-    ``"true"`` switch it on. Anything but true/false is refused rather than guessed.
-    """
-    value = scope.node.try_get_context(NAG_CONTEXT_KEY)
-    if value is None or isinstance(value, bool):
-        return bool(value)
-    if isinstance(value, str) and value.strip().lower() in ("true", "false"):
-        return value.strip().lower() == "true"
-    raise NagSwitchError(f"context {NAG_CONTEXT_KEY}: {value!r} must be true or false")
+    """Whether the context flag ``ecrReplication:nag`` asks for the cdk-nag checks."""
+    return context_flag(scope, NAG_CONTEXT_KEY)
 
 
 def enable_nag(scope: IConstruct) -> None:

@@ -10,7 +10,12 @@ from constructs import Construct
 
 from ..errors import Problem, ReplicationConfigError
 from ..model.checks import FieldChecks
-from ..model.values import Registry, ReplicationRule, source_rule_problems
+from ..model.values import (
+    BackfillFunctionSettings,
+    Registry,
+    ReplicationRule,
+    source_rule_problems,
+)
 from .support import at_synthesis, claim_registry, rendered_resource, stack_environment
 from .warnings import WARNING_UNFILTERED_CROSS_ACCOUNT, quiet_stack_traces, warn
 
@@ -36,6 +41,10 @@ class SourceRegistryReplication(Construct):
         ``ReplicationBackfillOnDeploy`` custom resource that starts one ECR replication
         backfill per destination when that destination is first deployed. Default: False
         (only images pushed after deployment replicate; no extra resources).
+    :param backfill_function: how that backfill's function runs (VPC, log key, log retention),
+        for organizations whose controls govern functions and log groups; only with
+        ``backfill_existing_images``. Default: ``BackfillFunctionSettings()`` (outside a VPC,
+        logs kept one year).
 
     Extension point: override :meth:`render_rule`, called at synthesis for each rule; it
     returns the rule as CloudFormation writes it (plain data), e.g.::
@@ -60,6 +69,7 @@ class SourceRegistryReplication(Construct):
         *,
         rules: Sequence[ReplicationRule] = (),
         backfill_existing_images: bool = False,
+        backfill_function: BackfillFunctionSettings | None = None,
     ) -> None:
         super().__init__(scope, construct_id)
         self._environment = stack_environment(scope)
@@ -72,6 +82,12 @@ class SourceRegistryReplication(Construct):
             item_name="a ReplicationRule",
         )
         checks.boolean("backfill_existing_images", backfill_existing_images)
+        if backfill_function is not None and backfill_existing_images is not True:
+            checks.add(
+                "backfill_function",
+                "is only used with backfill_existing_images=True (it sets up the backfill "
+                "function)",
+            )
         if checks.problems:
             raise ReplicationConfigError(p.under(self.node.path) for p in checks.problems)
         claim_registry(self, "a replication configuration")
@@ -94,7 +110,9 @@ class SourceRegistryReplication(Construct):
             # Imported here: it pulls in aws_lambda, a noticeable cost for every app without it.
             from .backfill import ReplicationBackfillOnDeploy
 
-            self.backfill = ReplicationBackfillOnDeploy(self, "Backfill", replication=self)
+            self.backfill = ReplicationBackfillOnDeploy(
+                self, "Backfill", replication=self, settings=backfill_function
+            )
         for rule in given:
             self.add_rule(rule)
 

@@ -27,6 +27,7 @@ from .registry_policy import DestinationRegistryPolicy
 from .source import SourceRegistryReplication
 from .support import remember_environment
 from .templates import ReplicationRepositoryTemplate
+from .warnings import WARNING_REPLICATION_NOT_CHAINED, warn
 
 if TYPE_CHECKING:
     from .alerts import ReplicationFailureAlerts
@@ -95,6 +96,7 @@ class SourceReplicationStack(_RegistryStack):
             "Replication",
             rules=source.rules,
             backfill_existing_images=source.backfill_existing_images,
+            backfill_function=source.backfill_function,
         )
         self.role: ReplicationSourceRole | None = None
         if operations is not None and operations.account != source.account:
@@ -279,4 +281,10 @@ def add_replication_stacks(scope: Construct, topology: ReplicationTopology) -> R
                     "the destination's registry policy must exist before replication into it",
                 )
         sources[source.registry] = stack
+    for unforwarded in topology.unforwarded_replications():
+        warn(
+            sources[unforwarded.registry].replication,
+            WARNING_REPLICATION_NOT_CHAINED,
+            unforwarded.message(),
+        )
     return ReplicationStacks(sources=sources, destinations=destinations, monitoring=monitoring)

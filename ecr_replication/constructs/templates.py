@@ -12,7 +12,7 @@ from constructs import Construct
 
 from ..errors import ReplicationConfigError
 from ..model.checks import FieldChecks
-from ..model.limits import KMS_KEY_ARN_PATTERN, ROOT_TEMPLATE_PREFIX
+from ..model.limits import ROOT_TEMPLATE_PREFIX
 from ..model.policies import compact_json, pull_repository_policy, repository_arns
 from ..model.values import RepositoryTemplateSettings, template_prefix_problem
 from ..naming import template_role_name
@@ -164,27 +164,17 @@ class ReplicationRepositoryTemplate(Construct):
     def _key_scope(self) -> tuple[str | None, dict[str, Any] | None, str]:
         """The KMS resource, conditions and (for a wildcard) the reason, or None for AES256.
 
-        IAM authorizes key operations on key ARNs only, never through an alias ARN, so an
-        alias is granted as "any key of that account and region carrying this alias".
+        A given key is granted by its ARN (the settings accept key ARNs only, as ECR's
+        template does). Without one ECR picks the AWS managed key, whose ARN is not known here.
         """
         s = self.settings
         if s.encryption == "AES256":
             return None, None, ""
-        env = self._environment
-        partition = env.partition
-        match = KMS_KEY_ARN_PATTERN.match(s.kms_key_arn or "")
-        if match and ":key/" in (s.kms_key_arn or ""):
+        if s.kms_key_arn:
             return s.kms_key_arn, None, ""
-        if match:
-            alias = (s.kms_key_arn or "").split(":", 5)[5]
-            return (
-                f"arn:{partition}:kms:{match['region']}:{match['account']}:key/*",
-                {"ForAnyValue:StringEquals": {"kms:ResourceAliases": alias}},
-                f"the key is named by its alias {alias}; the kms:ResourceAliases condition "
-                "limits the grant to the key carrying it",
-            )
+        env = self._environment
         return (
-            f"arn:{partition}:kms:{env.region}:{env.account}:key/*",
+            f"arn:{env.partition}:kms:{env.region}:{env.account}:key/*",
             {"StringEquals": {"kms:ViaService": f"ecr.{env.region}.amazonaws.com"}},
             "no key is configured, so ECR picks the key; the kms:ViaService condition "
             "limits the grant to calls ECR makes in this region",

@@ -15,12 +15,14 @@ WARNING_UNFILTERED_CROSS_ACCOUNT = "ecr-replication:unfilteredCrossAccountRule"
 WARNING_ROLE_TRUSTS_WHOLE_ACCOUNT = "ecr-replication:roleTrustsWholeAccount"
 WARNING_MUTABLE_DESTINATION_TAGS = "ecr-replication:mutableDestinationTags"
 WARNING_BACKFILLS_QUEUE = "ecr-replication:backfillsQueue"
+WARNING_REPLICATION_NOT_CHAINED = "ecr-replication:replicationNotChained"
 
 WARNING_IDS = (
     WARNING_UNFILTERED_CROSS_ACCOUNT,
     WARNING_ROLE_TRUSTS_WHOLE_ACCOUNT,
     WARNING_MUTABLE_DESTINATION_TAGS,
     WARNING_BACKFILLS_QUEUE,
+    WARNING_REPLICATION_NOT_CHAINED,
 )
 
 DISABLE_METADATA_STACK_TRACE = "aws:cdk:disable-stack-trace"

@@ -19,6 +19,7 @@ from .json_form import CONTEXT_KEY, parse_topology, topology_from_context
 from .limits import region_partitions
 from .topology import ReplicationTopology
 from .values import (
+    BackfillFunctionSettings,
     Destination,
     DestinationOverride,
     DestinationRegistry,
@@ -38,6 +39,7 @@ from .values import (
 
 __all__ = [
     "CONTEXT_KEY",
+    "BackfillFunctionSettings",
     "Destination",
     "DestinationOverride",
     "DestinationRegistry",

@@ -18,8 +18,12 @@ from ..errors import ProblemCollector, describe_value
 from .limits import (
     ACCOUNT_PATTERN,
     ECR_FILTER_PATTERN,
+    KMS_ALIAS_ARN_PATTERN,
+    KMS_KEY_ARN_PATTERN,
     ORG_ID_PATTERN,
+    ecr_template_kms_key_pattern,
     is_known_region,
+    region_partitions,
 )
 
 T = TypeVar("T")
@@ -59,6 +63,59 @@ def org_id_problem(value: object) -> str | None:
     return (
         f"{describe_value(value)} is not an AWS Organizations id (o- followed by 10 to 32 "
         "lower-case letters or digits)"
+    )
+
+
+KMS_KEY_ARN_EXAMPLE = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
+
+
+def kms_key_arn_problem(value: object) -> str | None:
+    """Why a value is not the full ARN of a KMS key (an alias ARN is refused by name)."""
+    if isinstance(value, str) and KMS_KEY_ARN_PATTERN.match(value):
+        return None
+    if isinstance(value, str) and KMS_ALIAS_ARN_PATTERN.match(value):
+        return (
+            f"{value!r} is an alias ARN; give the key ARN (arn:PARTITION:kms:REGION:ACCOUNT:"
+            "key/KEY-ID), not an alias"
+        )
+    return (
+        f"{describe_value(value)} is not a KMS key ARN: arn:PARTITION:kms:REGION:ACCOUNT:key/ and "
+        f"the key id (a lower-case UUID, or mrk- and 32 hex digits), e.g. {KMS_KEY_ARN_EXAMPLE!r}"
+    )
+
+
+def template_kms_key_problem(value: object) -> str | None:
+    """Why a value cannot be a repository creation template's ``KmsKey``: a key ARN, in the
+    form the installed botocore model of ECR accepts."""
+    problem = kms_key_arn_problem(value)
+    if problem is not None or ecr_template_kms_key_pattern().fullmatch(str(value)):
+        return problem
+    return (
+        f"{value!r} is not a key ARN ECR accepts in a repository creation template (pattern "
+        f"{ecr_template_kms_key_pattern().pattern!r} of the ECR API)"
+    )
+
+
+def key_location_problem(key_arn: str, account: str, region: str) -> str | None:
+    """Why a (valid) KMS key ARN is not in this account, region and the region's partition."""
+    match = KMS_KEY_ARN_PATTERN.match(key_arn)
+    if match is None:
+        return None  # its form is reported by kms_key_arn_problem
+    partition = region_partitions().get(region)
+    wrong = [
+        f"{what} {got!r}"
+        for what, got, want in (
+            ("partition", match["partition"], partition),
+            ("account", match["account"], account),
+            ("region", match["region"], region),
+        )
+        if got != want
+    ]
+    if not wrong:
+        return None
+    return (
+        f"{key_arn!r} is in {', '.join(wrong)}; the key must be in the source registry's "
+        f"account {account}, region {region} (partition {partition})"
     )
 
 

@@ -22,6 +22,7 @@ from ..errors import Problem, ProblemCollector, ReplicationConfigError, describe
 from .checks import is_list_like
 from .topology import ReplicationTopology
 from .values import (
+    BackfillFunctionSettings,
     DestinationOverride,
     DestinationSettings,
     MonitoringSettings,
@@ -204,7 +205,12 @@ def _read_source(reader: _Reader, raw: object, path: str) -> SourceRegistry | No
         SourceRegistry,
         raw,
         path,
-        nested={"rules": reader.items(ReplicationRule, lambda r, p: _read_rule(reader, r, p))},
+        nested={
+            "rules": reader.items(ReplicationRule, lambda r, p: _read_rule(reader, r, p)),
+            "backfill_function": lambda value, path, _inherited: _or_failed(
+                reader.read(BackfillFunctionSettings, value, path)
+            ),
+        },
     )
 
 

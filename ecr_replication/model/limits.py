@@ -7,6 +7,7 @@ operations commands share; none of it is configurable.
 from __future__ import annotations
 
 import functools
+import gzip
 import importlib.util
 import json
 import re
@@ -28,6 +29,16 @@ MIN_LIFECYCLE_POLICY_CHARS = 100
 MAX_DESCRIPTION_CHARS = 256
 MAX_CONCURRENT_BACKFILLS = 10
 """Replication backfills ECR runs at once per registry (one per destination region)."""
+MAX_FUNCTION_SUBNETS = 16
+MAX_FUNCTION_SECURITY_GROUPS = 5
+"""A Lambda function's ``VpcConfig`` limits (botocore's ``SubnetIds`` / ``SecurityGroupIds``)."""
+LOG_RETENTION_DAYS: tuple[int, ...] = (
+    1, 3, 5, 7, 14, 30, 60, 90, 120, 150, 180, 365, 400, 545, 731,
+    1096, 1827, 2192, 2557, 2922, 3288, 3653,
+)  # fmt: skip
+"""The retention periods CloudWatch Logs accepts (``PutRetentionPolicy``), in days."""
+MIN_GOVERNED_LOG_RETENTION_DAYS = 365
+"""What AWS Control Tower's CT.CLOUDWATCH.PR.2 requires of a log group: at least one year."""
 
 # ---------------------------------------------------------------------------------------------
 # Formats
@@ -43,8 +54,14 @@ IAM_PRINCIPAL_ARN_PATTERN = re.compile(
 IAM_ROLE_NAME_PATTERN = re.compile(r"^[\w+=,.@-]{1,64}$")
 KMS_KEY_ARN_PATTERN = re.compile(
     r"^arn:(?P<partition>aws[a-z-]*):kms:(?P<region>[a-z0-9-]+):(?P<account>[0-9]{12}):"
-    r"(?:key/[a-zA-Z0-9-]+|alias/[a-zA-Z0-9/_-]+)$"
+    r"key/(?:[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}|mrk-[0-9a-f]{32})$"
 )
+"""The ARN of a KMS key: a key id (a UUID, or ``mrk-`` and 32 hex digits for a multi-Region
+key) in lower case, as KMS writes it; never an alias (the services this library configures
+take the key)."""
+KMS_ALIAS_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:alias/")
+SUBNET_ID_PATTERN = re.compile(r"^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
+SECURITY_GROUP_ID_PATTERN = re.compile(r"^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 TAG_FILTER_PATTERN = re.compile(r"^[0-9a-zA-Z._*-]{1,128}$")
 EMAIL_PATTERN = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s.]{2,}$")
 SNS_TOPIC_ARN_PATTERN = re.compile(
@@ -67,6 +84,22 @@ TAG_MUTABILITIES: tuple[str, ...] = (
 EncryptionType = Literal["AES256", "KMS", "KMS_DSSE"]
 ENCRYPTION_TYPES: tuple[str, ...] = ("AES256", "KMS", "KMS_DSSE")
 
+
+@functools.cache
+def ecr_template_kms_key_pattern() -> re.Pattern[str]:
+    """What ECR accepts as a repository creation template's ``KmsKey``, from the installed
+    botocore model (shape ``KmsKeyForRepositoryCreationTemplate``): the full ARN of a key.
+
+    Read from the model file rather than written here, so a botocore upgrade carries AWS's
+    contract forward. Match it with ``fullmatch`` (model patterns are not anchored).
+    """
+    service = _botocore_data() / "ecr"
+    version = max(p.name for p in service.iterdir() if p.is_dir())
+    with gzip.open(service / version / "service-2.json.gz", "rt", encoding="utf-8") as model:
+        shapes = json.load(model)["shapes"]
+    return re.compile(shapes["KmsKeyForRepositoryCreationTemplate"]["pattern"])
+
+
 # ---------------------------------------------------------------------------------------------
 # Regions and partitions
 
@@ -87,6 +120,15 @@ class _RegionTable:
     regions: Mapping[str, str]
 
 
+def _botocore_data() -> Path:
+    """botocore's bundled data folder, found without importing botocore."""
+    spec = importlib.util.find_spec("botocore")
+    locations = list(spec.submodule_search_locations or ()) if spec else []
+    if not locations:  # pragma: no cover - botocore is a dependency
+        raise RuntimeError("botocore is not installed; it is a dependency of ecr-replication")
+    return Path(locations[0], "data")
+
+
 @functools.cache
 def _region_table() -> _RegionTable:
     """Every region ECR is known in, with its partition, from botocore's bundled data.
@@ -97,11 +139,7 @@ def _region_table() -> _RegionTable:
     ``botocore/data/endpoints.json``, exactly what ``Session.get_available_regions("ecr")``
     lists.
     """
-    spec = importlib.util.find_spec("botocore")
-    locations = list(spec.submodule_search_locations or ()) if spec else []
-    if not locations:  # pragma: no cover - botocore is a dependency
-        raise RuntimeError("botocore is not installed; it is a dependency of ecr-replication")
-    with open(Path(locations[0], "data", "endpoints.json"), encoding="utf-8") as endpoints:
+    with open(_botocore_data() / "endpoints.json", encoding="utf-8") as endpoints:
         data = json.load(endpoints)
     partitions = {
         p["partition"]: Partition(name=p["partition"], dns_suffix=p["dnsSuffix"])

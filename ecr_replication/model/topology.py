@@ -29,6 +29,46 @@ from .values import (
 )
 
 
+def overlapping_prefixes(received: Sequence[str], sent: Sequence[str]) -> tuple[str, ...]:
+    """The prefixes of ``sent`` that can name a repository ``received`` names too (an empty
+    list names every repository; ``("",)`` stands for "every repository" in the answer)."""
+    if not sent:
+        return ("",)
+    if not received:
+        return tuple(sent)
+    return tuple(p for p in sent if any(p.startswith(q) or q.startswith(p) for q in received))
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class UnforwardedReplication:
+    """A registry that replicates repositories onward which it also receives by replication.
+
+    ECR replicates an image once, when it is pushed: images that arrive by replication are not
+    replicated again by the receiving registry's own rules. So what ``source`` pushes into
+    ``registry`` under ``prefixes`` never reaches ``onward``.
+    """
+
+    registry: Registry
+    source: Registry
+    received: tuple[str, ...]
+    """The prefixes ``source`` replicates into ``registry`` (empty: every repository)."""
+    prefixes: tuple[str, ...]
+    """``registry``'s own rule prefixes that overlap them (``""``: every repository)."""
+    onward: tuple[Registry, ...]
+
+    def message(self) -> str:
+        received = ", ".join(self.received) or "every repository"
+        sent = "every repository" if "" in self.prefixes else ", ".join(self.prefixes)
+        onward = ", ".join(d.key for d in self.onward)
+        return (
+            f"{self.registry.key} receives {received} from {self.source.key} by replication "
+            f"and replicates {sent} onward to {onward}: ECR replicates an image once, when it "
+            "is pushed, so images that arrive by replication are not sent on, and images pushed "
+            f"to {self.source.key} will not reach {onward}. Replicate them from "
+            f"{self.source.key} directly (add those destinations to its rules)."
+        )
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class ReplicationTopology:
     """The whole replication set-up: source registries and destination registry settings.
@@ -190,6 +230,36 @@ class ReplicationTopology:
                     + ("" if central is not None else "; give monitoring.centralAccount"),
                 )
         return checks.problems
+
+    def unforwarded_replications(self) -> tuple[UnforwardedReplication, ...]:
+        """Every pair of a source replicating into a registry that is itself a source of the
+        same repositories: what ECR will not carry further (it does not chain replication)."""
+        found = []
+        for receiving in self.sources:
+            for sender in self.sources:
+                if receiving.registry not in sender.destinations:
+                    continue
+                received = union_prefixes(
+                    r.repository_prefixes for r in sender.rules_for(receiving.registry)
+                )
+                prefixes: dict[str, None] = {}
+                onward: dict[Registry, None] = {}
+                for rule in receiving.rules:
+                    overlap = overlapping_prefixes(received, rule.repository_prefixes)
+                    if overlap:
+                        prefixes.update(dict.fromkeys(overlap))
+                        onward.update(dict.fromkeys(rule.destinations))
+                if prefixes:
+                    found.append(
+                        UnforwardedReplication(
+                            registry=receiving.registry,
+                            source=sender.registry,
+                            received=received,
+                            prefixes=tuple(prefixes),
+                            onward=tuple(onward),
+                        )
+                    )
+        return tuple(found)
 
     def monitoring_accounts(self) -> tuple[str, ...]:
         """The destination accounts that send events to the central account (not itself)."""

@@ -10,6 +10,7 @@ sequence (not a bare string) and are stored as tuples.
 from __future__ import annotations
 
 import json
+import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,23 +19,31 @@ from ..errors import Problem, describe_value
 from .checks import (
     FieldChecks,
     account_problem,
+    key_location_problem,
+    kms_key_arn_problem,
     org_id_problem,
     region_problem,
+    template_kms_key_problem,
 )
 from .limits import (
     EMAIL_PATTERN,
     ENCRYPTION_TYPES,
     EXTERNAL_ID_PATTERN,
     IAM_PRINCIPAL_ARN_PATTERN,
-    KMS_KEY_ARN_PATTERN,
+    LOG_RETENTION_DAYS,
     MAX_DESCRIPTION_CHARS,
     MAX_DESTINATIONS_PER_REGISTRY,
+    MAX_FUNCTION_SECURITY_GROUPS,
+    MAX_FUNCTION_SUBNETS,
     MAX_PREFIXES_PER_RULE,
     MAX_RULES_PER_REGISTRY,
     MAX_TAG_MUTABILITY_EXCLUSION_FILTERS,
+    MIN_GOVERNED_LOG_RETENTION_DAYS,
     MIN_LIFECYCLE_POLICY_CHARS,
     ROOT_TEMPLATE_PREFIX,
+    SECURITY_GROUP_ID_PATTERN,
     SNS_TOPIC_ARN_PATTERN,
+    SUBNET_ID_PATTERN,
     TAG_FILTER_PATTERN,
     TAG_MUTABILITIES,
     TEMPLATE_SEGMENT_PATTERN,
@@ -227,18 +236,126 @@ def source_rule_problems(
     return checks.problems
 
 
+def _ids(
+    checks: FieldChecks,
+    path: str,
+    value: object,
+    *,
+    pattern: re.Pattern[str],
+    example: str,
+    limit: int,
+) -> tuple[str, ...]:
+    ids = checks.strings(path, value)
+    seen: set[str] = set()
+    for index, item in enumerate(ids):
+        if not pattern.match(item):
+            checks.add(f"{path}[{index}]", f"{item!r} is not an id such as {example!r}")
+        elif item in seen:
+            checks.add(f"{path}[{index}]", f"{item!r} is listed twice")
+        seen.add(item)
+    if len(ids) > limit:
+        checks.add(path, f"has {len(ids)} ids; a Lambda function takes at most {limit}")
+    return ids
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class BackfillFunctionSettings:
+    """How the backfill-on-deploy function runs, for organizations whose controls govern every
+    function and log group (AWS Control Tower CT.LAMBDA.PR.3, CT.CLOUDWATCH.PR.2 and .PR.3).
+
+    :param subnet_ids: run the function in these subnets of your VPC (with
+        ``security_group_ids``; 1 to 16). The function then reaches ECR and CloudFormation's
+        response URL (S3) only through VPC endpoints or a NAT gateway. Default: outside a VPC.
+    :param security_group_ids: its security groups (with ``subnet_ids``; 1 to 5). Default:
+        none.
+    :param log_kms_key_arn: encrypt the function's log group with this key: a key ARN in the
+        source registry's account and region, whose key policy lets
+        ``logs.<region>.amazonaws.com`` use it. Default: CloudWatch Logs' own encryption.
+    :param log_retention_days: how long the log group keeps the function's logs: a value
+        CloudWatch Logs accepts. Default: 365 (one year, what CT.CLOUDWATCH.PR.2 asks).
+    """
+
+    subnet_ids: Sequence[str] = ()
+    security_group_ids: Sequence[str] = ()
+    log_kms_key_arn: str | None = None
+    log_retention_days: int = MIN_GOVERNED_LOG_RETENTION_DAYS
+
+    def __post_init__(self) -> None:
+        checks = FieldChecks()
+        subnets = _ids(
+            checks,
+            "subnetIds",
+            self.subnet_ids,
+            pattern=SUBNET_ID_PATTERN,
+            example="subnet-0abc1234def567890",
+            limit=MAX_FUNCTION_SUBNETS,
+        )
+        groups = _ids(
+            checks,
+            "securityGroupIds",
+            self.security_group_ids,
+            pattern=SECURITY_GROUP_ID_PATTERN,
+            example="sg-0abc1234def567890",
+            limit=MAX_FUNCTION_SECURITY_GROUPS,
+        )
+        _set(self, "subnet_ids", subnets)
+        _set(self, "security_group_ids", groups)
+        if bool(subnets) != bool(groups) and not checks.problems:
+            given, missing = (
+                ("subnetIds", "securityGroupIds") if subnets else ("securityGroupIds", "subnetIds")
+            )
+            checks.add(
+                missing,
+                f"[] must list at least one id when {given} are given: a function in a VPC "
+                "needs both its subnets and its security groups (give both lists, or neither)",
+            )
+        if self.log_kms_key_arn is not None:
+            checks.check("logKmsKeyArn", self.log_kms_key_arn, kms_key_arn_problem)
+        days = self.log_retention_days
+        if isinstance(days, bool) or days not in LOG_RETENTION_DAYS:
+            checks.add(
+                "logRetentionDays",
+                f"{describe_value(days)} is not a retention CloudWatch Logs accepts: one of "
+                f"{', '.join(str(d) for d in LOG_RETENTION_DAYS)}",
+            )
+        checks.raise_if_any()
+
+    @property
+    def in_vpc(self) -> bool:
+        return bool(self.subnet_ids)
+
+
+def backfill_function_problems(
+    settings: BackfillFunctionSettings, account: str, region: str
+) -> list[Problem]:
+    """Problems of backfill function settings for a function in this account and region (the
+    log key must be there), each under its field path."""
+    checks = FieldChecks()
+    if settings.log_kms_key_arn is not None:
+        checks.check(
+            "logKmsKeyArn",
+            settings.log_kms_key_arn,
+            lambda arn: key_location_problem(str(arn), account, region),
+        )
+    return checks.problems
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class SourceRegistry:
     """A source registry and its replication rules (its one replication configuration).
 
     ``backfill_existing_images``: on deploy, also replicate the images that already exist
     (see ``ReplicationBackfillOnDeploy``). Default: False.
+    ``backfill_function``: how that backfill's function runs (VPC, log key and retention);
+    only with ``backfill_existing_images``. Default: ``BackfillFunctionSettings()`` (outside a
+    VPC, logs kept one year).
     """
 
     account: str
     region: str
     rules: Sequence[ReplicationRule]
     backfill_existing_images: bool = False
+    backfill_function: BackfillFunctionSettings | None = None
 
     def __post_init__(self) -> None:
         checks = FieldChecks()
@@ -251,6 +368,21 @@ class SourceRegistry:
         rules_ok = len(checks.problems) == before
         _set(self, "rules", rules)
         checks.boolean("backfillExistingImages", self.backfill_existing_images)
+        function = self.backfill_function
+        if function is not None and checks.instance(
+            "backfillFunction", function, BackfillFunctionSettings, "a BackfillFunctionSettings"
+        ):
+            if self.backfill_existing_images is not True:
+                checks.add(
+                    "backfillFunction",
+                    "is only used with backfillExistingImages true (it sets up the backfill "
+                    "function)",
+                )
+            if account_ok and region_ok:
+                checks.problems.extend(
+                    p.under("backfillFunction")
+                    for p in backfill_function_problems(function, self.account, self.region)
+                )
         if rules_ok:
             # The rules' own limits are checked even when the registry is invalid, so one run
             # reports them too; the source-destination checks need the registry.
@@ -425,8 +557,8 @@ class RepositoryTemplateSettings:
     :param tag_mutability_exclusion_filters: 1-5 wildcard tag filters, only with the
         ``*_WITH_EXCLUSION`` modes. Default: none.
     :param encryption: ``AES256``, ``KMS`` or ``KMS_DSSE``. Default: ``AES256``.
-    :param kms_key_arn: key (or alias) ARN in the destination region for KMS. Default: the
-        AWS managed key.
+    :param kms_key_arn: the ARN of a key (not an alias: ECR's template takes the full key
+        ARN) in the destination region, for KMS. Default: the AWS managed key.
     :param lifecycle_policy: an ECR lifecycle policy, as an object or JSON text. Default: none.
     :param pull_accounts: accounts allowed to pull (pull actions only). Default: none.
     :param pull_organization_id: let the organization's principals pull. Default: none.
@@ -494,14 +626,7 @@ class RepositoryTemplateSettings:
                 checks.add(
                     "kmsKeyArn", "is only allowed with encryption 'KMS' or 'KMS_DSSE', not 'AES256'"
                 )
-            if not (
-                isinstance(self.kms_key_arn, str) and KMS_KEY_ARN_PATTERN.match(self.kms_key_arn)
-            ):
-                checks.add(
-                    "kmsKeyArn",
-                    f"{describe_value(self.kms_key_arn)} is not a KMS key or alias ARN, e.g. "
-                    "'arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab'",
-                )
+            checks.check("kmsKeyArn", self.kms_key_arn, template_kms_key_problem)
         for index, account in enumerate(pull_accounts):
             checks.check(f"pullAccounts[{index}]", account, account_problem)
         if self.pull_organization_id is not None:

@@ -9,6 +9,7 @@ from typing import Any
 
 from ..model import iam
 from ..model.iam import as_list
+from ..naming import GUARD_METADATA, GUARD_PLUGIN
 from .assembly import (
     AssemblyStack,
     as_object,
@@ -24,6 +25,8 @@ from .assembly import (
 from .report import (
     AlertInfo,
     CdkWarning,
+    ControlFailure,
+    ControlsCheck,
     DestinationInfo,
     KeptStatement,
     Permission,
@@ -337,8 +340,50 @@ def _cdk_warnings(stack: AssemblyStack) -> list[CdkWarning]:
     return warnings
 
 
-def build_review(stacks: Iterable[AssemblyStack]) -> Review:
-    """The review of an assembly's stacks (without a baseline)."""
+_CONTROL_ID = re.compile(r"^\[(?P<control>CT\.[A-Z0-9]+\.PR\.[0-9]+)\]")
+
+
+def controls_check(
+    stacks: Iterable[AssemblyStack], plugin_reports: Iterable[Mapping[str, Any]]
+) -> ControlsCheck | None:
+    """What the assembly says of AWS Control Tower's proactive controls, or None when they did
+    not run (no stack carries the mark of ``enable_guard`` and no report of them is there)."""
+    ran = any(
+        isinstance(entry, dict) and entry.get("type") == GUARD_METADATA
+        for stack in stacks
+        for entries in stack.metadata.values()
+        for entry in (entries if isinstance(entries, list) else ())
+    )
+    failures = []
+    for report in plugin_reports:
+        if report.get("pluginName") != GUARD_PLUGIN:
+            continue
+        for violation in as_objects(report.get("violations")):
+            description = str(violation.get("description", ""))
+            match = _CONTROL_ID.match(description)
+            rule = str(violation.get("ruleName", ""))
+            failures.append(
+                ControlFailure(
+                    control=match["control"] if match else rule,
+                    rule=rule,
+                    description=_CONTROL_ID.sub("", description).lstrip(": ").strip(),
+                    resources=tuple(
+                        sorted(
+                            str(c.get("constructPath", ""))
+                            for c in as_objects(violation.get("violatingConstructs"))
+                        )
+                    ),
+                )
+            )
+    if not ran and not failures:
+        return None
+    return ControlsCheck(ran=ran, failures=tuple(sorted(set(failures))))
+
+
+def build_review(
+    stacks: Iterable[AssemblyStack], plugin_reports: Iterable[Mapping[str, Any]] = ()
+) -> Review:
+    """The review of an assembly's stacks and validation report (without a baseline)."""
     stacks = sorted(stacks, key=lambda s: s.info.name)
     edges = sorted(
         (edge for stack in stacks for edge in _replication_edges(stack)),
@@ -390,4 +435,5 @@ def build_review(stacks: Iterable[AssemblyStack]) -> Review:
         sources=tuple(sources),
         warnings=tuple(sorted(set(reviewer_warnings(edges, destinations, sources)))),
         cdk_warnings=tuple(sorted(w for s in stacks for w in _cdk_warnings(s))),
+        controls=controls_check(stacks, plugin_reports),
     )

@@ -127,6 +127,19 @@ def read_assembly(folder: Path) -> list[AssemblyStack]:
     return stacks
 
 
+VALIDATION_REPORT = "validation-report.json"
+
+
+def read_plugin_reports(folder: Path) -> list[Mapping[str, Any]]:
+    """The plugin reports of the assembly's ``validation-report.json`` (written at synth when
+    validation plugins ran: cdk-nag, AWS Control Tower's controls); none when it has none."""
+    path = folder / VALIDATION_REPORT
+    if not path.is_file():
+        return []
+    report = read_json(path, "the validation report")
+    return as_objects(as_object(report).get("pluginReports"))
+
+
 # ---------------------------------------------------------------------------------------------
 # Template values
 

@@ -16,6 +16,8 @@ The report (Markdown by default, or JSON) has:
   assume each (principals and conditions) and what each may do; the repository creation
   templates (tag mutability, encryption, lifecycle policy, pull-only access, tags);
 * warnings for a reviewer, plus every ``aws:cdk:warning`` recorded in the assembly;
+* whether the stacks pass AWS Control Tower's proactive controls, when they ran at synth
+  (``-c ecrReplication:guard=true``; read from ``validation-report.json``);
 * with ``--baseline OTHER_CDK_OUT``: the grants added and removed compared with that earlier
   synth.
 
@@ -29,12 +31,13 @@ The JSON document (schema ``ecr-replication/review/v1``) is described in
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import json
 from pathlib import Path
 
 from ..errors import EXIT_OK, UsageError
 from .analysis import build_review
-from .assembly import read_assembly
+from .assembly import read_assembly, read_plugin_reports
 from .baseline import compare
 from .render import SCHEMA, review_json, review_markdown
 from .report import Review
@@ -42,18 +45,11 @@ from .report import Review
 
 def review_assembly(folder: Path, baseline: Path | None = None) -> Review:
     """Read an assembly (and optionally a baseline assembly) and build its review."""
-    review = build_review(read_assembly(folder))
+    review = build_review(read_assembly(folder), read_plugin_reports(folder))
     if baseline is None:
         return review
     earlier = build_review(read_assembly(baseline))
-    return Review(
-        stacks=review.stacks,
-        replication=review.replication,
-        destinations=review.destinations,
-        warnings=review.warnings,
-        cdk_warnings=review.cdk_warnings,
-        baseline=compare(review, earlier),
-    )
+    return dataclasses.replace(review, baseline=compare(review, earlier))
 
 
 def render(review: Review, output_format: str) -> str:

@@ -38,8 +38,15 @@ name such as ``"ecr.amazonaws.com"``)::
       "sources": [{"registry", "stacks": [...], "roles": [ROLE...]}],
       "warnings": [{"code", "subject", "message"}],
       "cdkWarnings": [{"stack", "path", "message", "ack": "..." | null}],
-      "baseline": null | {"added": [ACCESS...], "removed": [ACCESS...]}
+      "baseline": null | {"added": [ACCESS...], "removed": [ACCESS...]},
+      "controlTower": null | {"ran": bool, "passed": bool,
+          "failures": [{"control", "rule", "description", "resources": [...]}]}
     }
+
+``controlTower`` is what the assembly says of AWS Control Tower's proactive controls: null when
+they did not run at synth (``-c ecrReplication:guard=true`` or ``enable_guard``); ``ran`` when
+the stacks carry the mark ``enable_guard`` writes; ``failures`` as the validation report lists
+them (``control``: the id such as ``CT.KMS.PR.3``; ``resources``: construct paths).
 
 ``ROLE`` is ``{"name", "stack", "trustedBy": [{"principal", "conditions": [...]}],
 "permissions": [{"effect", "actions": [...], "resources": [...]}]}``; a source's roles are
@@ -78,6 +85,7 @@ from .report import (
     Access,
     BaselineDiff,
     Condition,
+    ControlsCheck,
     DestinationInfo,
     Review,
     RoleInfo,
@@ -142,6 +150,21 @@ def review_json(review: Review) -> dict[str, Any]:
         else {
             "added": [_access_json(a) for a in review.baseline.added],
             "removed": [_access_json(a) for a in review.baseline.removed],
+        },
+        "controlTower": None
+        if review.controls is None
+        else {
+            "ran": review.controls.ran,
+            "passed": review.controls.passed,
+            "failures": [
+                {
+                    "control": f.control,
+                    "rule": f.rule,
+                    "description": f.description,
+                    "resources": list(f.resources),
+                }
+                for f in review.controls.failures
+            ],
         },
     }
 
@@ -298,6 +321,7 @@ def review_markdown(review: Review) -> str:
         out += _baseline_markdown(review.baseline)
     out += ["## Replication", "", "```mermaid", mermaid_flowchart(review), "```", ""]
     out += _warnings_markdown(review)
+    out += _controls_markdown(review.controls)
     for destination in review.destinations:
         out += _destination_markdown(destination)
     for source in review.sources:
@@ -329,6 +353,23 @@ def _warnings_markdown(review: Review) -> list[str]:
         out += [
             f"- `{w.path}`: {w.message}" + (f" (acknowledge: `{w.ack}`)" if w.ack else "")
             for w in review.cdk_warnings
+        ]
+    return [*out, ""]
+
+
+def _controls_markdown(controls: ControlsCheck | None) -> list[str]:
+    if controls is None:
+        return []
+    out = ["## AWS Control Tower proactive controls", ""]
+    if controls.passed:
+        return [*out, "Passed: no stack breaks a bundled control.", ""]
+    if controls.failures:
+        out += [f"Failed: {len(controls.failures)} finding(s); a stack that breaks an enabled "
+                "control fails to deploy.", ""]  # fmt: skip
+        out += [
+            f"- **{f.control}** {f.description}: "
+            f"{', '.join(_code(r) for r in f.resources) or 'no resource named'}"
+            for f in controls.failures
         ]
     return [*out, ""]
 

@@ -178,6 +178,34 @@ class CdkWarning:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True, order=True)
+class ControlFailure:
+    """One AWS Control Tower proactive control that resources of the assembly break."""
+
+    control: str
+    """The control's id (``CT.KMS.PR.3``), or the rule's name when the report has no id."""
+    rule: str
+    description: str
+    resources: tuple[str, ...]
+    """The construct paths of the resources that break it."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ControlsCheck:
+    """AWS Control Tower's proactive controls at synth, as the assembly records them.
+
+    ``ran``: the stacks carry the mark ``enable_guard`` writes (the validation report names
+    the plugin only when it found something). ``failures``: what the report lists.
+    """
+
+    ran: bool
+    failures: tuple[ControlFailure, ...]
+
+    @property
+    def passed(self) -> bool:
+        return self.ran and not self.failures
+
+
+@dataclass(frozen=True, kw_only=True, slots=True, order=True)
 class Access:
     """One grant, as compared between two synths."""
 
@@ -203,6 +231,8 @@ class Review:
     cdk_warnings: tuple[CdkWarning, ...]
     baseline: BaselineDiff | None = None
     sources: tuple[SourceInfo, ...] = ()
+    controls: ControlsCheck | None = None
+    """None: the Control Tower checks did not run at synth (and no report of them is there)."""
 
     @property
     def source_registries(self) -> tuple[str, ...]:

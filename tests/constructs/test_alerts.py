@@ -210,14 +210,21 @@ def test_local_mode_topic_is_encrypted_with_a_rotating_key_its_publishers_may_us
     assert topic["KmsMasterKeyId"] == {"Fn::GetAtt": [key_id, "Arn"]}
     key = only(stack, "AWS::KMS::Key")
     assert key["EnableKeyRotation"] is True
-    publishers = next(s for s in key["KeyPolicy"]["Statement"] if s["Sid"] == "PublishersEncrypt")
-    assert publishers["Principal"] == {
-        "Service": ["events.amazonaws.com", "cloudwatch.amazonaws.com"]
+    by_sid = {s["Sid"]: s for s in key["KeyPolicy"]["Statement"]}
+    assert set(by_sid) == {
+        "AccountAdministersTheKey",
+        "EventBridgeEncryptsAlerts",
+        "CloudWatchEncryptsAlarms",
+        "GrantsOnlyForAwsResources",
     }
-    assert publishers["Condition"] == {"StringEquals": {"aws:SourceAccount": DESTINATION}}
+    # What each publisher may do and under which conditions: tests/test_service_contracts.py.
+    assert by_sid["EventBridgeEncryptsAlerts"]["Principal"] == {"Service": "events.amazonaws.com"}
+    assert by_sid["CloudWatchEncryptsAlarms"]["Principal"] == {
+        "Service": "cloudwatch.amazonaws.com"
+    }
 
 
-def test_local_mode_topic_policy_admits_this_rule_and_alarm_only_and_requires_tls(
+def test_local_mode_topic_policy_admits_eventbridge_and_this_alarm_and_requires_tls(
     local: ReplicationStacks,
 ) -> None:
     stack = local.destinations[registry(DESTINATION, "eu-west-1")]
@@ -228,11 +235,7 @@ def test_local_mode_topic_policy_admits_this_rule_and_alarm_only_and_requires_tl
     assert by_sid["EventBridgePublishesFailures"]["Principal"] == {
         "Service": "events.amazonaws.com"
     }
-    assert by_sid["EventBridgePublishesFailures"]["Condition"] == {
-        "ArnEquals": {
-            "aws:SourceArn": {"Fn::GetAtt": [logical_id(stack, "AWS::Events::Rule"), "Arn"]}
-        }
-    }
+    assert "Condition" not in by_sid["EventBridgePublishesFailures"]
     assert by_sid["CloudWatchPublishesAlarm"]["Condition"] == {
         "ArnEquals": {
             "aws:SourceArn": {"Fn::GetAtt": [logical_id(stack, "AWS::CloudWatch::Alarm"), "Arn"]}

@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import copy
+import json
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import cfnlint.api
+import pytest
 from aws_cdk import App, Environment, Stack
 from aws_cdk.assertions import Annotations, Match, Template
 from syrupy.assertion import SnapshotAssertion
@@ -20,7 +22,13 @@ from ecr_replication.constructs.backfill import (
 )
 from ecr_replication.constructs.source import SourceRegistryReplication
 from ecr_replication.constructs.stacks import SourceReplicationStack
-from ecr_replication.model import Registry, ReplicationRule, parse_topology
+from ecr_replication.errors import ReplicationConfigError
+from ecr_replication.model import (
+    BackfillFunctionSettings,
+    Registry,
+    ReplicationRule,
+    parse_topology,
+)
 from tests.snapshots import snapshot_template
 from tests.topologies import FAN_OUT, stack_templates, synth_topology
 
@@ -283,3 +291,119 @@ def test_source_stack_with_backfill_matches_snapshot(snapshot_json: SnapshotAsse
             resource["Properties"]["Code"]["ZipFile"] = "<ecr_replication/backfill_handler.py>"
 
     assert template == snapshot_json
+
+
+# ---------------------------------------------------------------------------------------------
+# The function's settings: VPC, log key, log retention
+
+SUBNETS = ("subnet-0abc1234def567890", "subnet-12345678")
+GROUPS = ("sg-0abc1234def567890",)
+LOG_KEY = f"arn:aws:kms:us-east-1:{BUILD_ACCOUNT}:key/0b1c2d3e-4f50-6172-8394-a5b6c7d8e9f0"
+
+
+def only_resource(template: Template, kind: str) -> dict[str, Any]:
+    (resource,) = template.find_resources(kind).values()
+    return resource["Properties"]
+
+
+def test_by_default_the_function_runs_outside_a_vpc_and_keeps_its_logs_one_year(
+    new_stack: StackFactory,
+) -> None:
+    stack, replication = source_stack(new_stack, backfill_existing_images=True)
+    template = Template.from_stack(stack)
+    assert replication.backfill is not None
+    assert replication.backfill.settings == BackfillFunctionSettings()
+    assert "VpcConfig" not in only_resource(template, "AWS::Lambda::Function")
+    log_group = only_resource(template, "AWS::Logs::LogGroup")
+    assert log_group["RetentionInDays"] == 365
+    assert "KmsKeyId" not in log_group
+
+
+def test_function_settings_put_it_in_the_vpc_and_its_logs_under_the_key(
+    new_stack: StackFactory,
+) -> None:
+    settings = BackfillFunctionSettings(
+        subnet_ids=SUBNETS,
+        security_group_ids=GROUPS,
+        log_kms_key_arn=LOG_KEY,
+        log_retention_days=731,
+    )
+    stack, _ = source_stack(new_stack, backfill_existing_images=True, backfill_function=settings)
+    template = Template.from_stack(stack)
+    assert only_resource(template, "AWS::Lambda::Function")["VpcConfig"] == {
+        "SubnetIds": list(SUBNETS),
+        "SecurityGroupIds": list(GROUPS),
+    }
+    log_group = only_resource(template, "AWS::Logs::LogGroup")
+    assert log_group["RetentionInDays"] == 731
+    assert log_group["KmsKeyId"] == LOG_KEY
+    statements = {
+        s.get("Sid"): s
+        for s in only_resource(template, "AWS::IAM::Role")["Policies"][0]["PolicyDocument"][
+            "Statement"
+        ]
+    }
+    interfaces = f"arn:aws:ec2:us-east-1:{BUILD_ACCOUNT}:network-interface/*"
+    assert statements["CreateFunctionNetworkInterfaces"]["Resource"] == [
+        interfaces,
+        *(f"arn:aws:ec2:us-east-1:*:subnet/{s}" for s in SUBNETS),
+        *(f"arn:aws:ec2:us-east-1:*:security-group/{g}" for g in GROUPS),
+    ]
+    assert statements["ManageFunctionNetworkInterfaces"]["Resource"] == interfaces
+    assert statements["DescribeFunctionNetwork"]["Resource"] == "*"
+
+
+def test_outside_a_vpc_the_role_gets_no_network_permissions(new_stack: StackFactory) -> None:
+    settings = BackfillFunctionSettings(log_kms_key_arn=LOG_KEY)
+    stack, _ = source_stack(new_stack, backfill_existing_images=True, backfill_function=settings)
+    document = json.dumps(Template.from_stack(stack).find_resources("AWS::IAM::Role"))
+    assert "ec2:" not in document
+
+
+def test_the_construct_takes_settings_directly_and_checks_the_key_against_its_stack(
+    new_stack: StackFactory,
+) -> None:
+    _stack, replication = source_stack(new_stack)
+    elsewhere = LOG_KEY.replace(BUILD_ACCOUNT, PROD_ACCOUNT).replace("us-east-1", "eu-west-1")
+    with pytest.raises(ReplicationConfigError) as error:
+        ReplicationBackfillOnDeploy(
+            replication,
+            "Backfill",
+            replication=replication,
+            settings=BackfillFunctionSettings(log_kms_key_arn=elsewhere),
+        )
+    assert [str(p) for p in error.value.problems] == [
+        f"Test-{BUILD_ACCOUNT}-us-east-1/Replication/Backfill.settings.logKmsKeyArn: "
+        f"{elsewhere!r} is in account {PROD_ACCOUNT!r}, region 'eu-west-1'; the key must be in "
+        f"the source registry's account {BUILD_ACCOUNT}, region us-east-1 (partition aws)"
+    ]
+    with pytest.raises(ReplicationConfigError, match=r"settings: \{\} must be a Backfill"):
+        ReplicationBackfillOnDeploy(
+            replication,
+            "Other",
+            replication=replication,
+            settings={},  # type: ignore[arg-type]
+        )
+
+
+def test_function_settings_without_backfill_are_refused(new_stack: StackFactory) -> None:
+    with pytest.raises(
+        ReplicationConfigError,
+        match=r"Replication\.backfill_function: is only used with backfill_existing_images=True",
+    ):
+        source_stack(new_stack, backfill_function=BackfillFunctionSettings())
+
+
+def test_topology_function_settings_reach_the_source_stack() -> None:
+    context = copy.deepcopy(FAN_OUT)
+    context["sources"][0]["backfillExistingImages"] = True
+    context["sources"][0]["backfillFunction"] = {
+        "subnetIds": list(SUBNETS),
+        "securityGroupIds": list(GROUPS),
+    }
+    topology = parse_topology(context)
+    stack = SourceReplicationStack(App(), "Source", source=topology.sources[0])
+    assert stack.replication.backfill is not None
+    assert stack.replication.backfill.settings.subnet_ids == SUBNETS
+    function = only_resource(Template.from_stack(stack), "AWS::Lambda::Function")
+    assert function["VpcConfig"]["SecurityGroupIds"] == list(GROUPS)

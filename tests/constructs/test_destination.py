@@ -713,24 +713,32 @@ def test_kms_without_a_key_limits_the_role_to_keys_used_through_ecr(stack: Any) 
     assert statements["CreateTemplatedRepositories"]["Resource"] == f"{REPOSITORY}/*"
 
 
-def test_kms_through_an_alias_grants_only_the_key_carrying_that_alias(stack: Any) -> None:
-    # IAM never authorizes key operations through an alias ARN: the grant must be on keys,
-    # narrowed to the one the alias names.
+def test_a_template_key_given_as_an_alias_is_refused_with_the_key_arn_asked_for() -> None:
+    # ECR's template takes the full ARN of the key (API reference, KmsKey; botocore's pattern
+    # ...:kms:...:key/...), and IAM never authorizes key operations through an alias.
     alias_arn = "arn:aws:kms:eu-west-1:123456789012:alias/ecr-replicas"
+    with pytest.raises(ReplicationConfigError) as error:
+        RepositoryTemplateSettings(encryption="KMS", kms_key_arn=alias_arn)
+    assert [str(p) for p in error.value.problems] == [
+        f"kmsKeyArn: {alias_arn!r} is an alias ARN; give the key ARN "
+        "(arn:PARTITION:kms:REGION:ACCOUNT:key/KEY-ID), not an alias"
+    ]
+
+
+def test_a_given_template_key_is_granted_by_its_arn_without_conditions(stack: Any) -> None:
+    key_arn = "arn:aws:kms:eu-west-1:123456789012:key/1234abcd-12ab-34cd-56ef-1234567890ab"
     ReplicationRepositoryTemplate(
         stack,
         "Templates",
         prefixes=["prod"],
-        settings=RepositoryTemplateSettings(encryption="KMS", kms_key_arn=alias_arn),
+        settings=RepositoryTemplateSettings(encryption="KMS", kms_key_arn=key_arn),
     )
-    assert templates_of(stack)["prod"]["EncryptionConfiguration"]["KmsKey"] == alias_arn
+    assert templates_of(stack)["prod"]["EncryptionConfiguration"]["KmsKey"] == key_arn
     statement = {s["Sid"]: s for s in iam_statements(Template.from_stack(stack))}[
         "UseRepositoryKey"
     ]
-    assert statement["Resource"] == "arn:aws:kms:eu-west-1:123456789012:key/*"
-    assert statement["Condition"] == {
-        "ForAnyValue:StringEquals": {"kms:ResourceAliases": "alias/ecr-replicas"}
-    }
+    assert statement["Resource"] == key_arn
+    assert "Condition" not in statement
 
 
 def test_resource_tags_are_rendered_and_need_the_custom_role(stack: Any) -> None:

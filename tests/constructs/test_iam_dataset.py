@@ -35,7 +35,7 @@ from tests.topologies import (
 )
 
 KEY = "arn:aws:kms:{region}:{account}:key/1234abcd-12ab-34cd-56ef-1234567890ab"
-ALIAS = "arn:aws:kms:{region}:{account}:alias/ecr-replicas"
+MULTI_REGION_KEY = "arn:aws:kms:{region}:{account}:key/mrk-1234abcd12ab34cd56ef1234567890ab"
 
 RICH: dict[str, Any] = {
     "sources": [
@@ -43,6 +43,12 @@ RICH: dict[str, Any] = {
             "account": SOURCE,
             "region": "us-east-1",
             "backfillExistingImages": True,
+            # In a VPC: the role gets the network-interface permissions Lambda uses.
+            "backfillFunction": {
+                "subnetIds": ["subnet-0abc1234def567890", "subnet-12345678"],
+                "securityGroupIds": ["sg-0abc1234def567890"],
+                "logKmsKeyArn": KEY.format(region="us-east-1", account=SOURCE),
+            },
             "rules": [
                 {
                     "repositoryPrefixes": ["prod/", "team-a/svc/"],
@@ -80,7 +86,7 @@ RICH: dict[str, Any] = {
             "region": "eu-central-1",
             "repositoryTemplate": {
                 "encryption": "KMS_DSSE",
-                "kmsKeyArn": ALIAS.format(region="eu-central-1", account="210987654321"),
+                "kmsKeyArn": MULTI_REGION_KEY.format(region="eu-central-1", account="210987654321"),
             },
         },
         {
@@ -183,6 +189,8 @@ def test_the_rich_topologies_grant_every_kind_of_identity_permission(
         "events:PutEvents",
         "ecr:DescribeImageReplicationStatus",
         "ecr:StopReplicationBackfill",
+        "ec2:CreateNetworkInterface",
+        "ec2:DescribeNetworkInterfaces",
     } <= actions
 
 
@@ -218,8 +226,9 @@ ACTION = re.compile(r"\b[a-z0-9-]+:[A-Z][A-Za-z]+\b")
     [
         destination_role.WILDCARD_REASONS["ReadRegistrySettings"],
         backfill.WILDCARD_REASON,
+        backfill.WILDCARD_REASON + backfill.VPC_WILDCARD_REASON,
     ],
-    ids=["destination-role", "backfill"],
+    ids=["destination-role", "backfill", "backfill-in-a-vpc"],
 )
 def test_an_acknowledgement_that_says_actions_take_no_resource_is_true(reason: str) -> None:
     named = ACTION.findall(reason)

@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 from aws_cdk import App, Stack
-from aws_cdk.assertions import Template
+from aws_cdk.assertions import Annotations, Match, Template
 from syrupy.assertion import SnapshotAssertion
 
 from ecr_replication.constructs.app import build_app
@@ -20,6 +20,7 @@ from ecr_replication.constructs.stacks import (
     SourceReplicationStack,
     add_replication_stacks,
 )
+from ecr_replication.constructs.warnings import WARNING_REPLICATION_NOT_CHAINED
 from ecr_replication.model import Registry, parse_topology
 from ecr_replication.naming import destination_stack_name, source_stack_name
 from tests.snapshots import BOOTSTRAP_PARAMETER, snapshot_template
@@ -352,3 +353,35 @@ def test_every_stack_of_two_sources_into_one_registry_matches_its_snapshot(
     two_sources: ReplicationStacks, snapshot_json: SnapshotAssertion
 ) -> None:
     assert_snapshots(two_sources, snapshot_json)
+
+
+def test_a_source_stack_that_replicates_onward_what_it_receives_warns_with_an_id() -> None:
+    topology = parse_topology(
+        {
+            "sources": [
+                {
+                    "account": BUILD,
+                    "region": "us-east-1",
+                    "rules": [
+                        {
+                            "repositoryPrefixes": ["prod/"],
+                            "destinations": [{"account": PROD, "region": "eu-west-1"}],
+                        }
+                    ],
+                },
+                {
+                    "account": PROD,
+                    "region": "eu-west-1",
+                    "rules": [{"destinations": [{"account": PROD, "region": "eu-west-2"}]}],
+                },
+            ]
+        }
+    )
+    stacks = add_replication_stacks(App(), topology)
+    onward = stacks.sources[Registry(account=PROD, region="eu-west-1")]
+    warnings = Annotations.from_stack(onward).find_warning("*", Match.any_value())
+    (warning,) = [w for w in warnings if WARNING_REPLICATION_NOT_CHAINED in str(w.entry.data)]
+    assert warning.id == f"/{onward.replication.node.path}"
+    assert "receives prod/ from 555444333222/us-east-1 by replication" in str(warning.entry.data)
+    first = stacks.sources[Registry(account=BUILD, region="us-east-1")]
+    assert Annotations.from_stack(first).find_warning("*", Match.any_value()) == []

@@ -560,6 +560,16 @@ def test_baseline_lists_the_grants_a_second_source_adds(assemblies: dict[str, Pa
     ]
 
 
+def test_a_review_with_a_baseline_keeps_everything_the_review_alone_has(
+    assemblies: dict[str, Path],
+) -> None:
+    alone = report(assemblies["governed"])
+    compared = report(assemblies["governed"], assemblies["operations"])
+    assert compared["baseline"] is not None
+    assert compared["sources"]  # lost before: the baseline review was rebuilt field by field
+    assert {**compared, "baseline": None} == alone
+
+
 def test_baseline_markdown_says_who_may_now_replicate_into_which_registry(
     assemblies: dict[str, Path],
 ) -> None:

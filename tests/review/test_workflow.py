@@ -16,12 +16,12 @@ def _runs(job: str) -> list[str]:
     return [step["run"].strip() for step in steps if "run" in step]
 
 
-def test_workflow_tests_then_synthesizes_with_nag_and_reviews_into_the_job_summary() -> None:
+def test_workflow_tests_then_synthesizes_with_nag_and_guard_and_reviews_into_the_summary() -> None:
     jobs = yaml.safe_load(WORKFLOW.read_text())["jobs"]
     assert _runs("test") == [".ci/run"]
     assert jobs["synth-review"]["needs"] == "test"
     assert _runs("synth-review") == [
-        "scripts/synth -c ecrReplication:nag=true",
+        "scripts/synth -c ecrReplication:nag=true -c ecrReplication:guard=true",
         ".venv/bin/ecr-replication review cdk.out --output review.md\n"
         'cat review.md >> "$GITHUB_STEP_SUMMARY"',
     ]
