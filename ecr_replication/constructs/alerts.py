@@ -195,6 +195,14 @@ class _Alerting(Construct):
             },
         ]
 
+    def key_policy_statements(self) -> list[Statement]:
+        """The policy of the created topic's key (see :func:`topic_key_policy_statements`),
+        e.g. to add your organization's key administrators. Overridable; runs at synthesis.
+        Keep EventBridge's statement free of ``aws:Source*`` conditions: EventBridge does not
+        send them, and every alert would be dropped."""
+        env = self._environment
+        return topic_key_policy_statements(env.partition, env.region, env.account)
+
     @property
     def topic_arn(self) -> str:
         """The topic alerted: the one given, or the one created."""
@@ -206,7 +214,6 @@ class _Alerting(Construct):
     def _alert(self, rule_id: str, description: str) -> events.CfnRule:
         """The failure rule alerting the topic (created unless given), its subscriptions and
         the alarm on the rule's matched events."""
-        env = self._environment
         if not self.settings.notification_topic_arn:
             self.key = kms.CfnKey(
                 self,
@@ -214,9 +221,7 @@ class _Alerting(Construct):
                 description="Encrypts the ecr-replication alert topic; EventBridge and "
                 "CloudWatch may use it to publish",
                 enable_key_rotation=True,
-                key_policy=policy_document(
-                    topic_key_policy_statements(env.partition, env.region, env.account)
-                ),
+                key_policy=lazy(lambda: policy_document(self.key_policy_statements())),
             )
             self.topic = sns.CfnTopic(
                 self,
@@ -288,7 +293,7 @@ class ReplicationFailureAlerts(_Alerting):
     :param settings: the topology's monitoring settings.
 
     Extension points (plain data, at synthesis): :meth:`event_pattern`, :meth:`notification`,
-    :meth:`topic_policy_statements`.
+    :meth:`topic_policy_statements`, :meth:`key_policy_statements`.
 
     :ivar rule: the ``CfnRule``. :ivar topic: the created ``CfnTopic``, or None.
     :ivar alarm: the ``CfnAlarm`` (local mode). :ivar forwarding_role: the ``CfnRole``

@@ -11,7 +11,7 @@ from constructs import Construct
 
 from ..errors import Problem, ReplicationConfigError, describe_value
 from ..model.json_form import CONTEXT_KEY, topology_from_context
-from .guard import enable_guard, guard_requested
+from .guard import disabled_rules_from_context, enable_guard, guard_requested
 from .nag import enable_nag, nag_requested
 from .stacks import ReplicationStacks, add_replication_stacks
 from .switches import SwitchError
@@ -87,8 +87,8 @@ def build_app(app: App) -> ReplicationStacks:
 
     With the context flag ``ecrReplication:nag=true`` the cdk-nag AwsSolutions checks run at
     synth (see :mod:`ecr_replication.constructs.nag`); with ``ecrReplication:guard=true``, AWS
-    Control Tower's proactive controls (see :mod:`ecr_replication.constructs.guard`). The warnings listed under
-    ``ecrReplication:acknowledge`` are acknowledged in every stack.
+    Control Tower's proactive controls (see :mod:`ecr_replication.constructs.guard`). The
+    warnings listed under ``ecrReplication:acknowledge`` are acknowledged in every stack.
     """
     topology = topology_from_context(app.node.try_get_context(CONTEXT_KEY))
     acknowledged = acknowledged_warnings(app)
@@ -102,7 +102,7 @@ def build_app(app: App) -> ReplicationStacks:
     if nag_requested(app):
         enable_nag(app)
     if guard_requested(app):
-        enable_guard(app)
+        enable_guard(app, disabled_rules=disabled_rules_from_context(app))
     return stacks
 
 

@@ -14,6 +14,7 @@ from ..model.values import (
     BackfillFunctionSettings,
     Registry,
     ReplicationRule,
+    backfill_function_problems,
     source_rule_problems,
 )
 from .support import at_synthesis, claim_registry, rendered_resource, stack_environment
@@ -82,12 +83,28 @@ class SourceRegistryReplication(Construct):
             item_name="a ReplicationRule",
         )
         checks.boolean("backfill_existing_images", backfill_existing_images)
-        if backfill_function is not None and backfill_existing_images is not True:
-            checks.add(
-                "backfill_function",
-                "is only used with backfill_existing_images=True (it sets up the backfill "
-                "function)",
-            )
+        if backfill_function is not None:
+            if backfill_existing_images is not True:
+                checks.add(
+                    "backfill_function",
+                    "is only used with backfill_existing_images=True (it sets up the backfill "
+                    "function)",
+                )
+            registry = self._environment.registry
+            if not isinstance(backfill_function, BackfillFunctionSettings):
+                checks.instance(
+                    "backfill_function",
+                    backfill_function,
+                    BackfillFunctionSettings,
+                    "a BackfillFunctionSettings",
+                )
+            elif registry is not None:
+                checks.problems.extend(
+                    p.under("backfill_function")
+                    for p in backfill_function_problems(
+                        backfill_function, registry.account, registry.region
+                    )
+                )
         if checks.problems:
             raise ReplicationConfigError(p.under(self.node.path) for p in checks.problems)
         claim_registry(self, "a replication configuration")

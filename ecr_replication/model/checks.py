@@ -19,6 +19,7 @@ from .limits import (
     ACCOUNT_PATTERN,
     ECR_FILTER_PATTERN,
     KMS_ALIAS_ARN_PATTERN,
+    KMS_KEY_ARN_PARTS,
     KMS_KEY_ARN_PATTERN,
     ORG_ID_PATTERN,
     ecr_template_kms_key_pattern,
@@ -85,22 +86,25 @@ def kms_key_arn_problem(value: object) -> str | None:
 
 
 def template_kms_key_problem(value: object) -> str | None:
-    """Why a value cannot be a repository creation template's ``KmsKey``: a key ARN, in the
-    form the installed botocore model of ECR accepts."""
-    problem = kms_key_arn_problem(value)
-    if problem is not None or ecr_template_kms_key_pattern().fullmatch(str(value)):
-        return problem
+    """Why a value cannot be a repository creation template's ``KmsKey``: what the installed
+    botocore model of ECR accepts decides (the full ARN of a key), so an upgrade carries AWS's
+    contract forward; an alias is named as such."""
+    if isinstance(value, str) and KMS_ALIAS_ARN_PATTERN.match(value):
+        return kms_key_arn_problem(value)
+    pattern = ecr_template_kms_key_pattern()
+    if isinstance(value, str) and value and pattern.fullmatch(value):
+        return None
     return (
-        f"{value!r} is not a key ARN ECR accepts in a repository creation template (pattern "
-        f"{ecr_template_kms_key_pattern().pattern!r} of the ECR API)"
+        f"{describe_value(value)} is not a key ARN ECR accepts in a repository creation "
+        f"template (pattern {pattern.pattern!r} of the ECR API), e.g. {KMS_KEY_ARN_EXAMPLE!r}"
     )
 
 
 def key_location_problem(key_arn: str, account: str, region: str) -> str | None:
     """Why a (valid) KMS key ARN is not in this account, region and the region's partition."""
-    match = KMS_KEY_ARN_PATTERN.match(key_arn)
+    match = KMS_KEY_ARN_PARTS.match(key_arn)
     if match is None:
-        return None  # its form is reported by kms_key_arn_problem
+        return None  # its form is reported where it is checked
     partition = region_partitions().get(region)
     wrong = [
         f"{what} {got!r}"

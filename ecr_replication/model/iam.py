@@ -214,7 +214,11 @@ def applies_to_action(statement: Statement, action: str) -> bool:
 def _names_no_resource(statement: Statement) -> bool:
     """A resource policy's statement may leave the resource out (a role's trust policy): it is
     then about the resource the policy is attached to, which is the one asked about."""
-    return "Resource" not in statement and "NotResource" not in statement
+    return (
+        "Resource" not in statement
+        and "NotResource" not in statement
+        and ("Principal" in statement or "NotPrincipal" in statement)
+    )
 
 
 def _covers_resource(statement: Statement, wanted: str) -> bool:

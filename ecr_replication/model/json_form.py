@@ -20,6 +20,7 @@ from typing import Any, TypeVar, cast
 
 from ..errors import Problem, ProblemCollector, ReplicationConfigError, describe_value
 from .checks import is_list_like
+from .limits import MAX_FUNCTION_SECURITY_GROUPS, MAX_FUNCTION_SUBNETS
 from .topology import ReplicationTopology
 from .values import (
     BackfillFunctionSettings,
@@ -200,6 +201,18 @@ def _no_empty_prefix_list(kwargs: dict[str, Any], raw: Mapping[str, Any]) -> dic
     return {}
 
 
+def _no_empty_id_list(kwargs: dict[str, Any], raw: Mapping[str, Any]) -> dict[str, str]:
+    # An empty list would quietly mean "outside a VPC": say so instead.
+    return {
+        key: f"[] must list 1 to {limit} ids; leave both keys out to run the function outside a VPC"
+        for key, limit in (
+            ("subnetIds", MAX_FUNCTION_SUBNETS),
+            ("securityGroupIds", MAX_FUNCTION_SECURITY_GROUPS),
+        )
+        if raw.get(key) == []
+    }
+
+
 def _read_source(reader: _Reader, raw: object, path: str) -> SourceRegistry | None:
     return reader.read(
         SourceRegistry,
@@ -208,7 +221,7 @@ def _read_source(reader: _Reader, raw: object, path: str) -> SourceRegistry | No
         nested={
             "rules": reader.items(ReplicationRule, lambda r, p: _read_rule(reader, r, p)),
             "backfill_function": lambda value, path, _inherited: _or_failed(
-                reader.read(BackfillFunctionSettings, value, path)
+                reader.read(BackfillFunctionSettings, value, path, adjust=_no_empty_id_list)
             ),
         },
     )

@@ -60,6 +60,10 @@ KMS_KEY_ARN_PATTERN = re.compile(
 key) in lower case, as KMS writes it; never an alias (the services this library configures
 take the key)."""
 KMS_ALIAS_ARN_PATTERN = re.compile(r"^arn:aws[a-z-]*:kms:[a-z0-9-]+:[0-9]{12}:alias/")
+KMS_KEY_ARN_PARTS = re.compile(
+    r"^arn:(?P<partition>[^:]+):kms:(?P<region>[^:]+):(?P<account>[0-9]{12}):key/"
+)
+"""Where a key ARN points (partition, region, account), whatever its key id looks like."""
 SUBNET_ID_PATTERN = re.compile(r"^subnet-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 SECURITY_GROUP_ID_PATTERN = re.compile(r"^sg-(?:[0-9a-f]{8}|[0-9a-f]{17})$")
 TAG_FILTER_PATTERN = re.compile(r"^[0-9a-zA-Z._*-]{1,128}$")
@@ -94,9 +98,15 @@ def ecr_template_kms_key_pattern() -> re.Pattern[str]:
     contract forward. Match it with ``fullmatch`` (model patterns are not anchored).
     """
     service = _botocore_data() / "ecr"
-    version = max(p.name for p in service.iterdir() if p.is_dir())
-    with gzip.open(service / version / "service-2.json.gz", "rt", encoding="utf-8") as model:
-        shapes = json.load(model)["shapes"]
+    folder = service / max(p.name for p in service.iterdir() if p.is_dir())
+    # botocore ships its models compressed; some distributions unpack them.
+    compressed = folder / "service-2.json.gz"
+    if compressed.is_file():
+        with gzip.open(compressed, "rt", encoding="utf-8") as model:
+            shapes = json.load(model)["shapes"]
+    else:
+        with open(folder / "service-2.json", encoding="utf-8") as model:
+            shapes = json.load(model)["shapes"]
     return re.compile(shapes["KmsKeyForRepositoryCreationTemplate"]["pattern"])
 
 

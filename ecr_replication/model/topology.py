@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 
 from ..errors import Problem
 from .checks import FieldChecks
-from .limits import KMS_KEY_ARN_PATTERN, MAX_REGISTRY_POLICY_CHARS
+from .limits import KMS_KEY_ARN_PARTS, MAX_REGISTRY_POLICY_CHARS
 from .policies import generated_statements, registry_policy_size
 from .values import (
     DestinationOverride,
@@ -37,6 +37,17 @@ def overlapping_prefixes(received: Sequence[str], sent: Sequence[str]) -> tuple[
     if not received:
         return tuple(sent)
     return tuple(p for p in sent if any(p.startswith(q) or q.startswith(p) for q in received))
+
+
+def _covers(sender: SourceRegistry, destination: Registry, prefixes: Sequence[str]) -> bool:
+    """Whether ``sender`` itself replicates every repository of ``prefixes`` (empty: every
+    repository) to ``destination``."""
+    sent = union_prefixes(r.repository_prefixes for r in sender.rules_for(destination))
+    if not sender.rules_for(destination):
+        return False
+    if not sent:
+        return True
+    return bool(prefixes) and all(any(p.startswith(q) for q in sent) for p in prefixes)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -233,7 +244,12 @@ class ReplicationTopology:
 
     def unforwarded_replications(self) -> tuple[UnforwardedReplication, ...]:
         """Every pair of a source replicating into a registry that is itself a source of the
-        same repositories: what ECR will not carry further (it does not chain replication)."""
+        same repositories: what ECR will not carry further (it does not chain replication).
+
+        Only destinations the first source does not reach by itself count: a pair replicating
+        to each other, or a source already replicating to the onward destinations, loses
+        nothing.
+        """
         found = []
         for receiving in self.sources:
             for sender in self.sources:
@@ -246,9 +262,14 @@ class ReplicationTopology:
                 onward: dict[Registry, None] = {}
                 for rule in receiving.rules:
                     overlap = overlapping_prefixes(received, rule.repository_prefixes)
-                    if overlap:
+                    missed = [
+                        d
+                        for d in rule.destinations
+                        if d != sender.registry and not _covers(sender, d, received)
+                    ]
+                    if overlap and missed:
                         prefixes.update(dict.fromkeys(overlap))
-                        onward.update(dict.fromkeys(rule.destinations))
+                        onward.update(dict.fromkeys(missed))
                 if prefixes:
                     found.append(
                         UnforwardedReplication(
@@ -275,7 +296,7 @@ class ReplicationTopology:
             registry = destination.registry
             path = self.settings_path(registry)
             template = destination.settings.repository_template
-            key_match = KMS_KEY_ARN_PATTERN.match(template.kms_key_arn or "")
+            key_match = KMS_KEY_ARN_PARTS.match(template.kms_key_arn or "")
             if template.enabled and key_match and key_match["region"] != registry.region:
                 checks.add(
                     f"{path}.repositoryTemplate.kmsKeyArn",

@@ -19,6 +19,7 @@ from ..errors import Problem, describe_value
 from .checks import (
     FieldChecks,
     account_problem,
+    is_list_like,
     key_location_problem,
     kms_key_arn_problem,
     org_id_problem,
@@ -258,6 +259,14 @@ def _ids(
     return ids
 
 
+def _listed(value: object) -> bool:
+    """Whether a value was given as something: a non-empty list, or anything that is not a
+    list (its own problem is reported where it is checked)."""
+    if value is None:
+        return False
+    return not is_list_like(value) or len(value) > 0  # type: ignore[arg-type]
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class BackfillFunctionSettings:
     """How the backfill-on-deploy function runs, for organizations whose controls govern every
@@ -282,6 +291,8 @@ class BackfillFunctionSettings:
 
     def __post_init__(self) -> None:
         checks = FieldChecks()
+        subnets_given = _listed(self.subnet_ids)
+        groups_given = _listed(self.security_group_ids)
         subnets = _ids(
             checks,
             "subnetIds",
@@ -300,9 +311,11 @@ class BackfillFunctionSettings:
         )
         _set(self, "subnet_ids", subnets)
         _set(self, "security_group_ids", groups)
-        if bool(subnets) != bool(groups) and not checks.problems:
+        if subnets_given != groups_given:
             given, missing = (
-                ("subnetIds", "securityGroupIds") if subnets else ("securityGroupIds", "subnetIds")
+                ("subnetIds", "securityGroupIds")
+                if subnets_given
+                else ("securityGroupIds", "subnetIds")
             )
             checks.add(
                 missing,

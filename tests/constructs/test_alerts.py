@@ -481,6 +481,34 @@ def test_hooks_change_the_pattern_message_and_topic_policy_at_synthesis() -> Non
     assert sids == ["EventBridgePublishesFailures", "TlsOnly"]
 
 
+def test_the_key_policy_hook_runs_at_synthesis_with_the_subclass_state() -> None:
+    class SecurityAdministers(ReplicationFailureAlerts):
+        def key_policy_statements(self) -> list[Statement]:
+            return [
+                *super().key_policy_statements(),
+                {
+                    "Sid": "SecurityTeam",
+                    "Effect": "Allow",
+                    "Principal": {"AWS": self.security_role},
+                    "Action": "kms:DescribeKey",
+                    "Resource": "*",
+                },
+            ]
+
+    stack = env_stack()
+    alerts = SecurityAdministers(stack, "Alerts", settings=MonitoringSettings())
+    alerts.security_role = f"arn:aws:iam::{DESTINATION}:role/security"  # set after construction
+    statements = only(stack, "AWS::KMS::Key")["KeyPolicy"]["Statement"]
+    assert [s["Sid"] for s in statements] == [
+        "AccountAdministersTheKey",
+        "EventBridgeEncryptsAlerts",
+        "CloudWatchEncryptsAlarms",
+        "GrantsOnlyForAwsResources",
+        "SecurityTeam",
+    ]
+    assert statements[-1]["Principal"] == {"AWS": f"arn:aws:iam::{DESTINATION}:role/security"}
+
+
 def test_the_default_pattern_hook_returns_a_fresh_copy_each_time() -> None:
     alerts = ReplicationFailureAlerts(env_stack(), "Alerts", settings=MonitoringSettings())
     alerts.event_pattern()["detail"]["result"].append("SUCCESS")

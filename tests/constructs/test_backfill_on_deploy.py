@@ -407,3 +407,25 @@ def test_topology_function_settings_reach_the_source_stack() -> None:
     assert stack.replication.backfill.settings.subnet_ids == SUBNETS
     function = only_resource(Template.from_stack(stack), "AWS::Lambda::Function")
     assert function["VpcConfig"]["SecurityGroupIds"] == list(GROUPS)
+
+
+def test_bad_function_settings_are_named_as_the_source_construct_was_given_them(
+    new_stack: StackFactory,
+) -> None:
+    elsewhere = LOG_KEY.replace(BUILD_ACCOUNT, PROD_ACCOUNT)
+    with pytest.raises(ReplicationConfigError) as error:
+        source_stack(
+            new_stack,
+            backfill_existing_images=True,
+            backfill_function=BackfillFunctionSettings(log_kms_key_arn=elsewhere),
+        )
+    (problem,) = error.value.problems
+    assert (
+        problem.path == f"Test-{BUILD_ACCOUNT}-us-east-1/Replication.backfill_function.logKmsKeyArn"
+    )
+    with pytest.raises(ReplicationConfigError) as wrong_type:
+        source_stack(new_stack, backfill_existing_images=True, backfill_function={"subnetIds": []})
+    assert [str(p) for p in wrong_type.value.problems] == [
+        f"Test-{BUILD_ACCOUNT}-us-east-1/Replication.backfill_function: "
+        '{"subnetIds": []} must be a BackfillFunctionSettings'
+    ]

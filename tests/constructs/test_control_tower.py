@@ -21,7 +21,11 @@ import pytest
 from aws_cdk import App
 
 from ecr_replication.constructs import app as cdk_app
-from ecr_replication.constructs.guard import GUARD_CONTEXT_KEY, enable_guard
+from ecr_replication.constructs.guard import (
+    GUARD_CONTEXT_KEY,
+    GUARD_DISABLED_RULES_CONTEXT_KEY,
+    enable_guard,
+)
 from ecr_replication.constructs.switches import SwitchError
 from ecr_replication.naming import GUARD_METADATA, GUARD_PLUGIN
 from ecr_replication.review.assembly import read_assembly
@@ -134,7 +138,7 @@ def test_the_controls_catch_logs_kept_less_than_a_year(tmp_path: Path) -> None:
 def test_rules_an_organization_does_not_enable_can_be_left_out(tmp_path: Path) -> None:
     app = App(outdir=str(tmp_path), context={"ecrReplication": BACKFILL})
     cdk_app.build_app(app)
-    enable_guard(app, disabled_rules=["ct-lambda-pr-3", "ct-cloudwatch-pr-3"])
+    enable_guard(app, disabled_rules=["CT.LAMBDA.PR.3", "ct-cloudwatch-pr-3"])
     app.synth()
     assert control_failures(tmp_path) == set()
     marks = [
@@ -198,6 +202,53 @@ def test_the_flag_given_as_a_command_line_string_switches_the_controls_on(tmp_pa
     with pytest.raises(RuntimeError, match="ValidationFailed"):
         app.synth()
     assert control_failures(tmp_path) == WITHOUT_FUNCTION_SETTINGS
+
+
+@pytest.mark.parametrize(
+    "disabled", ['["CT.LAMBDA.PR.3", "CT.CLOUDWATCH.PR.3"]', "ct-lambda-pr-3, CT.CLOUDWATCH.PR.3"]
+)
+def test_the_context_leaves_out_controls_given_as_a_list_or_with_commas(
+    disabled: str, tmp_path: Path
+) -> None:
+    app = App(
+        outdir=str(tmp_path),
+        context={
+            "ecrReplication": BACKFILL,
+            GUARD_CONTEXT_KEY: "true",
+            GUARD_DISABLED_RULES_CONTEXT_KEY: disabled,
+        },
+    )
+    cdk_app.build_app(app)
+    app.synth()
+    assert control_failures(tmp_path) == set()
+
+
+@pytest.mark.parametrize(
+    ("disabled", "expected"),
+    [
+        (
+            ["CT.LAMBDA.PR.9", "lambda"],
+            "disabled rules: 'CT.LAMBDA.PR.9', 'lambda' are not controls the plugin bundles; "
+            "give control ids such as 'CT.LAMBDA.PR.3'",
+        ),
+        (
+            [3],
+            "context ecrReplication:guardDisabledRules: [3] must be a list of control ids, e.g. "
+            '["CT.LAMBDA.PR.3"]',
+        ),
+    ],
+)
+def test_a_control_the_plugin_does_not_bundle_is_refused(disabled: Any, expected: str) -> None:
+    app = App(
+        context={
+            "ecrReplication": default_context(),
+            GUARD_CONTEXT_KEY: True,
+            GUARD_DISABLED_RULES_CONTEXT_KEY: disabled,
+        }
+    )
+    with pytest.raises(SwitchError) as error:
+        cdk_app.build_app(app)
+    assert str(error.value) == expected
 
 
 def test_the_flag_with_a_value_other_than_true_or_false_is_refused() -> None:

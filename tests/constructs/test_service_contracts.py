@@ -620,7 +620,7 @@ def test_the_function_writes_to_its_own_log_group_encrypted_with_the_given_key(
     _, function = template.only("AWS::Lambda::Function")
     assert function["LoggingConfig"]["LogGroup"] == log_group_id
     assert log_group["KmsKeyId"] == LOG_KEY_ARN
-    assert LOG_KEY_ARN.split(":")[3] == template.region
+    assert log_group["KmsKeyId"].split(":")[3:5] == [template.region, template.account]
     assert log_group["RetentionInDays"] >= 365
     stream = re.sub(r":\*$", ":log-stream:2026/12/04/[$LATEST]abc", template.arn(log_group_id))
     statements = function_role_statements(template)

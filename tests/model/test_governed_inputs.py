@@ -5,9 +5,10 @@ that ECR does not chain, which the topology points out."""
 from __future__ import annotations
 
 import gzip
-import json
+import re
 from pathlib import Path
 from typing import Any
+from unittest import mock
 
 import botocore
 import botocore.session
@@ -20,6 +21,8 @@ from ecr_replication.model import (
     ReplicationRule,
     RepositoryTemplateSettings,
     SourceRegistry,
+    checks,
+    limits,
     parse_topology,
 )
 from ecr_replication.model.limits import LOG_RETENTION_DAYS, ecr_template_kms_key_pattern
@@ -175,6 +178,25 @@ def test_each_bad_function_setting_is_one_error_naming_field_value_and_what_is_a
     ]
 
 
+def test_empty_vpc_lists_are_refused_rather_than_read_as_outside_a_vpc() -> None:
+    assert problems(source_json(backfillFunction={"subnetIds": [], "securityGroupIds": []})) == [
+        "sources[0].backfillFunction.subnetIds: [] must list 1 to 16 ids; leave both keys out "
+        "to run the function outside a VPC",
+        "sources[0].backfillFunction.securityGroupIds: [] must list 1 to 5 ids; leave both keys "
+        "out to run the function outside a VPC",
+    ]
+
+
+def test_a_bad_subnet_and_a_missing_security_group_list_are_reported_together() -> None:
+    assert problems(source_json(backfillFunction={"subnetIds": ["subnet-x"]})) == [
+        "sources[0].backfillFunction.subnetIds[0]: 'subnet-x' is not an id such as "
+        "'subnet-0abc1234def567890'",
+        "sources[0].backfillFunction.securityGroupIds: [] must list at least one id when "
+        "subnetIds are given: a function in a VPC needs both its subnets and its security "
+        "groups (give both lists, or neither)",
+    ]
+
+
 def test_function_settings_without_backfill_are_refused() -> None:
     assert problems(source_json(backfillExistingImages=False, backfillFunction={})) == [
         "sources[0].backfillFunction: is only used with backfillExistingImages true (it sets up "
@@ -213,14 +235,40 @@ def test_the_retention_periods_are_those_cloudwatch_logs_documents() -> None:
 # KMS keys are given by their ARN
 
 
-def test_a_template_key_is_checked_against_the_installed_ecr_service_model() -> None:
+def test_the_template_key_pattern_is_the_installed_ecr_models() -> None:
     model = botocore.session.get_session().get_service_model("ecr")
     shape = model.shape_for("KmsKeyForRepositoryCreationTemplate")
     assert ecr_template_kms_key_pattern().pattern == shape.metadata["pattern"]
-    data = Path(botocore.__file__).parent / "data" / "ecr"
-    (version,) = [p for p in data.iterdir() if p.is_dir()]
+
+
+def test_the_installed_ecr_model_decides_which_template_keys_are_accepted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # What a botocore upgrade that changes AWS's contract would do: the model's pattern rules.
+    only_multi_region = re.compile(r"arn:aws:kms:[a-z0-9-]+:[0-9]{12}:key/mrk-[a-z0-9]+")
+    monkeypatch.setattr(checks, "ecr_template_kms_key_pattern", lambda: only_multi_region)
+    RepositoryTemplateSettings(encryption="KMS", kms_key_arn=MULTI_REGION_KEY)
+    with pytest.raises(ReplicationConfigError, match="is not a key ARN ECR accepts"):
+        RepositoryTemplateSettings(encryption="KMS", kms_key_arn=KEY)
+    any_case = re.compile(r"arn:aws:kms:[a-z0-9-]+:[0-9]{12}:key/[A-Za-z0-9-]+")
+    monkeypatch.setattr(checks, "ecr_template_kms_key_pattern", lambda: any_case)
+    upper = f"arn:aws:kms:us-east-1:{BUILD}:key/1234ABCD-12AB-34CD-56EF-1234567890AB"
+    assert RepositoryTemplateSettings(encryption="KMS", kms_key_arn=upper).kms_key_arn == upper
+
+
+def test_the_model_is_read_whether_botocore_ships_it_compressed_or_not(tmp_path: Path) -> None:
+    data = Path(botocore.__file__).parent / "data"
+    (version,) = [p for p in (data / "ecr").iterdir() if p.is_dir()]
+    unpacked = tmp_path / "ecr" / version.name
+    unpacked.mkdir(parents=True)
     with gzip.open(version / "service-2.json.gz", "rt") as service:
-        assert json.load(service)["shapes"]["KmsKeyForRepositoryCreationTemplate"]
+        (unpacked / "service-2.json").write_text(service.read())
+    limits.ecr_template_kms_key_pattern.cache_clear()
+    try:
+        with mock.patch.object(limits, "_botocore_data", return_value=tmp_path):
+            assert limits.ecr_template_kms_key_pattern().fullmatch(KEY)
+    finally:
+        limits.ecr_template_kms_key_pattern.cache_clear()
 
 
 @pytest.mark.parametrize("key", [KEY, MULTI_REGION_KEY])
@@ -240,9 +288,13 @@ def test_a_key_arn_and_a_multi_region_key_arn_are_accepted(key: str) -> None:
         ),
         (
             f"arn:aws:kms:us-east-1:{BUILD}:key/1234ABCD-12AB-34CD-56EF-1234567890AB",
-            "is not a KMS key ARN",
+            "is not a key ARN ECR accepts in a repository creation template",
         ),
-        ("1234abcd-12ab-34cd-56ef-1234567890ab", "is not a KMS key ARN"),
+        (
+            "1234abcd-12ab-34cd-56ef-1234567890ab",
+            "is not a key ARN ECR accepts in a repository creation template",
+        ),
+        ("", "is not a key ARN ECR accepts in a repository creation template"),
     ],
 )
 def test_a_template_key_that_is_not_a_key_arn_is_refused(key: str, expected: str) -> None:
@@ -304,3 +356,29 @@ def test_the_message_says_what_does_not_arrive_and_what_to_do() -> None:
         f"{BUILD}/us-east-1 will not reach {PROD}/eu-west-2. Replicate them from "
         f"{BUILD}/us-east-1 directly (add those destinations to its rules)."
     )
+
+
+def test_two_registries_replicating_to_each_other_lose_nothing() -> None:
+    # A common disaster-recovery set-up: each side's images reach the other directly.
+    both_ways = chain(["prod/"], ["prod/"])
+    both_ways["sources"][1]["rules"][0]["destinations"] = [
+        {"account": BUILD, "region": "us-east-1"}
+    ]
+    assert parse_topology(both_ways).unforwarded_replications() == ()
+
+
+def test_a_source_that_already_reaches_the_onward_destination_loses_nothing() -> None:
+    direct = chain(["prod/"], ["prod/"])
+    direct["sources"][0]["rules"][0]["destinations"].append(
+        {"account": PROD, "region": "eu-west-2"}
+    )
+    assert parse_topology(direct).unforwarded_replications() == ()
+    narrower = chain(["prod/"], ["prod/"])
+    narrower["sources"][0]["rules"].append(
+        {
+            "repositoryPrefixes": ["prod/api"],
+            "destinations": [{"account": PROD, "region": "eu-west-2"}],
+        }
+    )
+    (found,) = parse_topology(narrower).unforwarded_replications()
+    assert found.onward == (Registry(account=PROD, region="eu-west-2"),)

@@ -424,3 +424,12 @@ def test_a_trust_policy_statement_without_resource_is_about_the_role_it_is_attac
         evaluate([trust, deny], caller=ecr, action="sts:AssumeRole", resource=role).decision
         is Decision.DENIED
     )
+
+
+def test_an_identity_statement_without_resource_allows_nothing() -> None:
+    # IAM refuses such a statement in an identity policy; it must not read as "everything".
+    statement = {"Effect": "Allow", "Action": "ecr:DescribeImages"}
+    decision = evaluate(
+        [statement], caller=None, action="ecr:DescribeImages", resource=f"{ARN}/prod/api"
+    ).decision
+    assert decision is Decision.NOT_ALLOWED

@@ -617,7 +617,7 @@ def test_a_kms_key_that_is_not_an_arn_is_rejected(raw_topology: dict[str, Any]) 
     with pytest.raises(
         ReplicationConfigError,
         match=field_error(
-            "destinationDefaults.repositoryTemplate.kmsKeyArn", "'my-key'", "not a KMS key"
+            "destinationDefaults.repositoryTemplate.kmsKeyArn", "'my-key'", "not a key ARN"
         ),
     ):
         parse_topology(raw_topology)
