@@ -8,12 +8,14 @@ from __future__ import annotations
 
 import copy
 import json
+import os
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import pytest
 from aws_cdk import App, Environment, Stack
+from hypothesis import settings
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
 
@@ -87,3 +89,18 @@ def new_stack() -> StackFactory:
         )
 
     return make
+
+
+# Property-based tests (Hypothesis): deterministic and bounded, so the suite takes the same
+# time and finds the same examples on every run and in CI. HYPOTHESIS_PROFILE=explore searches
+# more widely (random, more examples) when working on adoption.
+settings.register_profile(
+    "ci",
+    derandomize=True,
+    database=None,
+    deadline=None,
+    max_examples=50,
+    print_blob=False,
+)
+settings.register_profile("explore", database=None, deadline=None, max_examples=400)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -73,8 +73,10 @@ def statement_reproduced(live: Statement, deployed: Sequence[Statement]) -> bool
 
     Reproduced: an equal statement (Sid aside), or, for an unconditional ``Allow`` to whole
     accounts, every account allowed every listed action on every listed resource by the
-    deployed statements (the model's IAM evaluator decides). Anything else (a condition, a
-    ``Deny``, service principals, wildcards in actions) must be deployed as it is.
+    deployed ``Allow`` statements (the model's IAM evaluator decides). Anything else (a
+    condition, a ``Deny``, service principals, wildcards in actions) must be deployed as it is.
+    A grant is judged by the grants deployed, not by the denies: a live ``Deny`` deployed again
+    limits the grant as it did live, so it does not make the grant look removed.
     """
     if any(_normalized(live) == _normalized(s) for s in deployed):
         return True
@@ -88,9 +90,10 @@ def statement_reproduced(live: Statement, deployed: Sequence[Statement]) -> bool
     if accounts is None or not actions or not resources or any("*" in a for a in actions):
         return False
     partition = _partition_of(resources)
+    grants = [s for s in deployed if s.get("Effect") == "Allow"]
     return all(
         iam.evaluate(
-            deployed,
+            grants,
             caller=iam.Caller(account=account, partition=partition),
             action=action,
             resource=resource,
@@ -248,8 +251,8 @@ def template_json(live: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     }
     if tags:
         settings["resourceTags"] = tags
-    if live.get("description"):
-        settings["description"] = live["description"]
+    # Without one the topology's default description would be added: keep it empty instead.
+    settings["description"] = str(live.get("description") or "")
     if set(live.get("appliedFor", ())) - {"REPLICATION"}:
         notes.append(
             f"it is also applied for {', '.join(sorted(set(live['appliedFor']) - {'REPLICATION'}))}, "

@@ -4,8 +4,9 @@ Public names, reused by every operations command (``backfill`` builds on them to
 
 * :class:`RegistryAccess` — clients per registry. ``client(service, registry, side=...)``:
   ``side="source"`` uses the caller's credentials, except when the topology names an
-  operations account (``operations``) and the caller is in it: then it assumes the source
-  role (:func:`ecr_replication.naming.source_role_arn`, name overridable with
+  operations account (``operations``; before a topology is known, ``use_operations``) and
+  the caller is in it: then it assumes the source role
+  (:func:`ecr_replication.naming.source_role_arn`, name overridable with
   ``--source-role-name``, the ``ExternalId`` of ``destinationDefaults.role``) of every
   source outside that account. ``side="destination"`` assumes the destination role
   (:func:`ecr_replication.naming.destination_role_arn`, session name
@@ -58,6 +59,7 @@ from .. import naming
 from ..errors import UsageError
 from ..model import (
     DestinationRegistry,
+    OperationsSettings,
     Registry,
     ReplicationTopology,
     SourceRegistry,
@@ -256,7 +258,8 @@ def describe_failure(error: BaseException) -> str:
 
 @contextmanager
 def guarded(context: str = "") -> Iterator[None]:
-    """Turn botocore errors raised inside the block into an :class:`AccessError`.
+    """Turn botocore errors raised inside the block into an :class:`AccessError` (and the
+    ``NotImplementedError`` an emulated endpoint such as moto raises for an API it lacks).
 
     ``context`` (e.g. ``"repository prod/api"``) is put in front of the reason.
     """
@@ -266,6 +269,9 @@ def guarded(context: str = "") -> Iterator[None]:
         yield
     except (ClientError, BotoCoreError) as error:
         reason = describe_failure(error)
+        raise AccessError(f"{context}: {reason}" if context else reason) from error
+    except NotImplementedError as error:  # an emulated endpoint (moto) without the API
+        reason = _one_line(f"API not offered by this endpoint ({error})")
         raise AccessError(f"{context}: {reason}" if context else reason) from error
 
 
@@ -372,6 +378,7 @@ class RegistryAccess:
         self._caller_account: str | None = None
         self._caller_failure: AccessError | None = None
         self._destinations: dict[Registry, DestinationRegistry] = {}
+        self._operations: OperationsSettings | None = None
         if topology is not None:
             self.use_topology(topology)
 
@@ -386,6 +393,12 @@ class RegistryAccess:
         with self._lock:
             self._topology = topology
             self._destinations = {d.registry: d for d in topology.destination_registries()}
+
+    def use_operations(self, operations: OperationsSettings) -> None:
+        """Read as from this operations account before a topology is known (``import``
+        learns the topology by reading the sources, through their source roles)."""
+        with self._lock:
+            self._operations = operations
 
     # -- identities --------------------------------------------------------------------------
 
@@ -419,8 +432,9 @@ class RegistryAccess:
         return naming.destination_role_arn(registry, self.role_name)
 
     def operations_account(self) -> str | None:
-        """The topology's operations account, if it names one."""
+        """The topology's operations account (or the one given to :meth:`use_operations`)."""
         operations = self._topology.operations if self._topology is not None else None
+        operations = operations or self._operations
         return operations.account if operations is not None else None
 
     def from_operations_account(self, registry: Registry) -> bool:

@@ -448,11 +448,21 @@ class Target:
     side: Side
 
 
+UNKNOWN_WHEN_UNCHECKED = {
+    REGISTRY_POLICY: "a deploy replaces the whole registry policy: what it would remove here is "
+    "unknown until the policy can be read",
+}
+"""What an unchecked check leaves unknown about a deploy (one detail line)."""
+
+
 def _run_check(target: Target, check: str, verdict: Callable[[], _Verdict]) -> CheckResult:
     try:
         result = verdict()
     except AccessError as failure:
-        result = _Verdict(status="unchecked", message=failure.reason)
+        unknown = UNKNOWN_WHEN_UNCHECKED.get(check)
+        result = _Verdict(
+            status="unchecked", message=failure.reason, details=(unknown,) if unknown else ()
+        )
     return CheckResult(
         registry=target.registry,
         side=target.side,

@@ -19,7 +19,7 @@ has this envelope, with the command's own fields next to it::
 
     {
       "schema": "ecr-replication/<command>/v1",   # changes only with an incompatible change
-      "command": "preflight" | "verify" | "cost",
+      "command": "preflight" | "verify" | "cost" | "import",
       "exitCode": 0 | 1 | 3,
       "problems": <int>,                          # findings with status "problem"
       "unchecked": [                              # empty when everything could be checked
@@ -62,6 +62,17 @@ where ``replicationStatus`` is null (not looked up) or ``{"status": "IN_PROGRESS
 
 ``complete`` is false when a source replicating into the destination could not be read (it is
 named under ``unchecked``): that destination's figures, and the total, are then a lower bound.
+
+``ecr-replication/import/v1`` adds what was written and what was not read or carried::
+
+    {"topology": {<the topology written>} | null,   # null: no source could be read
+     "output": "<the --output file>" | null,
+     "cannotCarry": ["<line>", ...],                # counted by "problems" (exit 1)
+     "notes": ["<line>", ...]}
+
+where ``unchecked`` names each part that could not be read, ``check`` being the ``preflight``
+check that reads it (``replication-configuration``, ``registry-policy``,
+``repository-templates``) and ``reason`` why and what the topology makes of it.
 
 A usage or input error (exit code 2) under ``--json`` prints ``{"schema":
 "ecr-replication/error/v1", "command", "exitCode": 2, "error": "<first line>", "problems":

@@ -216,6 +216,15 @@ def test_a_live_statement_survives_only_if_the_deployed_policy_reproduces_it(
     assert (removed_statements([live], [GRANT]) == []) is reproduced
 
 
+def test_a_grant_limited_by_a_deny_deployed_again_is_reproduced_by_the_grants() -> None:
+    """Found by the round-trip property (explore profile): preflight said a deploy removes a
+    narrow grant that the generated grant reproduces, because the kept Deny limits both."""
+    deny = {**GRANT, "Sid": "NoCreate", "Effect": "Deny", "Action": "ecr:CreateRepository"}
+    narrow = {**GRANT, "Action": "ecr:CreateRepository", "Resource": f"{ARN}/prod/api*"}
+    assert statement_reproduced(narrow, [GRANT, deny])
+    assert not statement_reproduced(deny, [GRANT])
+
+
 def test_a_removed_statement_is_named_by_sid_principals_and_actions() -> None:
     assert describe_statement(PULL_THROUGH_CACHE) == (
         "PullThroughCache (Allow; principals: arn:aws:iam::123456789012:root; actions: "
@@ -340,3 +349,9 @@ def test_a_template_with_a_push_policy_cannot_be_carried() -> None:
         "arn:aws:iam::111122223333:root; actions: ecr:PutImage) is not pull-only access",
         "it is also applied for PULL_THROUGH_CACHE, which the topology's templates are not",
     ]
+
+
+def test_a_template_without_a_description_keeps_none() -> None:
+    """Not the topology's default description, which a deploy would add."""
+    settings, _notes = template_json({"prefix": "prod", "appliedFor": ["REPLICATION"]})
+    assert settings["description"] == ""

@@ -7,7 +7,7 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-from ecr_replication.model import parse_topology
+from ecr_replication.model import Registry, parse_topology
 
 from .opshelp import (
     DEST_A,
@@ -18,6 +18,7 @@ from .opshelp import (
     CliResult,
     ecr_client,
     stub_stack,
+    template_response,
 )
 
 Run = Callable[..., CliResult]
@@ -52,6 +53,31 @@ LIFECYCLE = {
         }
     ]
 }
+
+
+def stub_templates(stubs: ClientStubs, registry: Registry, *prefixes: str, **options: Any) -> None:
+    """The registry's repository creation templates, for one read of them."""
+    stubs.respond(
+        registry,
+        "ecr",
+        "describe_repository_creation_templates",
+        template_response(*prefixes, **options),
+        TEMPLATES_PARAMS,
+    )
+
+
+def replicate_everything(source: Registry, destination: Registry) -> None:
+    ecr_client(source).put_replication_configuration(
+        replicationConfiguration={
+            "rules": [
+                {
+                    "destinations": [
+                        {"region": destination.region, "registryId": destination.account}
+                    ]
+                }
+            ]
+        }
+    )
 
 
 def stub_policy_of_a(stubs: ClientStubs) -> None:
@@ -221,22 +247,134 @@ def test_preflight_of_the_imported_topology_reports_nothing_a_deploy_would_remov
     ]
 
 
-def test_an_unreadable_destination_is_named_exit_3_and_the_rest_is_still_written(
-    run_cli: Run, stubs: ClientStubs, tmp_path: Path
+def test_an_unreadable_policy_is_named_exit_3_and_every_part_read_is_still_written(
+    run_cli: Run, stubs: ClientStubs
 ) -> None:
     live_set_up(stubs)
     stubs.pending.pop(("ecr", DEST_B.region, DEST_B.account))
     stubs.fail(DEST_B, "ecr", "get_registry_policy", "AccessDeniedException")
+    stub_templates(stubs, DEST_B, "prod", mutability="MUTABLE")
 
     result = run_cli("import", "--source", SOURCE.key)
 
-    assert result.code == 3
+    assert result.code == 3, result.err
     document: dict[str, Any] = json.loads(result.out)
-    assert [d["account"] for d in document["destinationRegistries"]] == [DEST_A.account]
+    a, b = document["destinationRegistries"]
+    assert a["additionalPolicyStatements"][0] == PULL_THROUGH_CACHE
+    # The templates were read: written. The policy was not: nothing of it is written.
+    assert b == {
+        "account": DEST_B.account,
+        "region": DEST_B.region,
+        "repositoryTemplate": {
+            "tagMutability": "MUTABLE",
+            "encryption": "AES256",
+            "description": "",
+        },
+    }
     assert (
         f"ecr-replication import: could not read {DEST_B.key}: access denied "
-        "(AccessDeniedException calling GetRegistryPolicy)"
+        "(AccessDeniedException calling GetRegistryPolicy); a deploy replaces the whole registry "
+        "policy, so what it would remove there is unknown"
     ) in result.err
+
+
+def test_preflight_of_a_topology_whose_policy_was_not_read_says_what_is_unknown(
+    run_cli: Run, stubs: ClientStubs, tmp_path: Path
+) -> None:
+    output = tmp_path / "topology.json"
+    replicate_everything(SOURCE, DEST_A)
+    stubs.fail(DEST_A, "ecr", "get_registry_policy", "AccessDeniedException")
+    stub_templates(stubs, DEST_A)
+    assert run_cli("import", "--source", SOURCE.key, "--output", str(output)).code == 3
+    stubs.fail(DEST_A, "ecr", "get_registry_policy", "AccessDeniedException")  # the same world
+
+    result = run_cli("preflight", "--config", str(output), "--json")
+
+    assert result.code == 3
+    (policy,) = [c for c in result.json["checks"] if c["check"] == "registry-policy"]
+    assert (policy["status"], policy["details"]) == (
+        "unchecked",
+        [
+            "a deploy replaces the whole registry policy: what it would remove here is unknown "
+            "until the policy can be read"
+        ],
+    )
+
+
+def test_a_destination_whose_templates_cannot_be_read_keeps_its_foreign_grant(
+    run_cli: Run, stubs: ClientStubs, tmp_path: Path
+) -> None:
+    """The brownfield case: another team's replication grant in the policy, a template API
+    that does not answer. The policy is written; the templates are left as they are."""
+    live_set_up(stubs)
+    stubs.pending.pop(("ecr", DEST_A.region, DEST_A.account))
+    stub_policy_of_a(stubs)
+    stubs.fail(DEST_A, "ecr", "describe_repository_creation_templates", "AccessDeniedException")
+    output = tmp_path / "topology.json"
+
+    result = run_cli("import", "--source", SOURCE.key, "--output", str(output), "--json")
+
+    assert result.code == 3, result.err
+    a, _b = json.loads(output.read_text())["destinationRegistries"]
+    assert a["additionalPolicyStatements"] == [PULL_THROUGH_CACHE, {**OTHER_SOURCE, "Sid": "Kept2"}]
+    assert a["repositoryTemplate"] == {"enabled": False}
+    assert result.json["unchecked"] == [
+        {
+            "registry": DEST_A.key,
+            "check": "repository-templates",
+            "reason": "access denied (AccessDeniedException calling "
+            "DescribeRepositoryCreationTemplates); its repository creation templates are "
+            "written as repositoryTemplate.enabled false, so a deploy leaves them as they are",
+        }
+    ]
+    assert f"could not read {DEST_A.key}: access denied" in result.err
+
+    stub_policy_of_a(stubs)
+    preflight = run_cli("preflight", "--config", str(output), "--json")
+    checks = {(c["registry"], c["check"]): c for c in preflight.json["checks"]}
+    assert checks[(DEST_A.key, "registry-policy")]["status"] == "ok"
+    assert (DEST_A.key, "repository-templates") not in checks, "a deploy leaves them alone"
+
+
+def test_an_endpoint_without_the_template_api_is_named_not_a_traceback(
+    run_cli: Run, stubs: ClientStubs
+) -> None:
+    live_set_up(stubs)
+    stubs.pending.pop(("ecr", DEST_B.region, DEST_B.account))  # moto: no templates API
+
+    result = run_cli("import", "--source", SOURCE.key, "--json")
+
+    assert result.code == 3
+    (unread,) = result.json["unchecked"]
+    assert (unread["registry"], unread["check"]) == (DEST_B.key, "repository-templates")
+    assert unread["reason"].startswith(
+        "API not offered by this endpoint (The describe_repository_creation_templates action "
+        "has not been implemented)"
+    )
+
+
+def test_a_destination_that_refuses_the_credentials_is_still_written_to_leave_its_templates(
+    run_cli: Run, stubs: ClientStubs
+) -> None:
+    live_set_up(stubs)
+    stubs.pending.pop(("ecr", DEST_B.region, DEST_B.account))
+
+    result = run_cli("import", "--source", SOURCE.key, "--no-assume-role", "--json")
+
+    assert result.code == 3
+    document = result.json
+    # DEST_A and DEST_B are in other accounts: the caller's credentials read neither.
+    assert [d["repositoryTemplate"] for d in document["topology"]["destinationRegistries"]] == [
+        {"enabled": False},
+        {"enabled": False},
+    ]
+    assert [(u["registry"], u["check"]) for u in document["unchecked"]] == [
+        (DEST_A.key, "registry-policy"),
+        (DEST_A.key, "repository-templates"),
+        (DEST_B.key, "registry-policy"),
+        (DEST_B.key, "repository-templates"),
+    ]
+    stubs.pending.clear()  # the stubs of DEST_A were never reached
 
 
 def test_a_source_that_cannot_be_read_writes_nothing_and_exits_3(
@@ -290,3 +428,68 @@ def test_a_malformed_source_argument_is_a_usage_error(run_cli: Run) -> None:
     result = run_cli("import", "--source", "prod-account")
     assert result.code == 2
     assert "'prod-account' is not ACCOUNT/REGION" in result.err
+
+
+def test_from_the_operations_account_it_reads_through_the_roles_and_writes_operations(
+    run_cli: Run, stubs: ClientStubs
+) -> None:
+    operated = Registry(account="333333333333", region="us-east-1")
+    replicate_everything(operated, DEST_A)
+    stub_templates(stubs, DEST_A)
+
+    result = run_cli(
+        "import", "--source", operated.key, "--operations-account", SOURCE.account, "--json"
+    )
+
+    assert result.code == 0, result.err
+    topology = result.json["topology"]
+    assert topology["operations"] == {"account": SOURCE.account}
+    assert parse_topology(topology).operations is not None
+    assert {key.identity for key in stubs.created if key.service == "ecr"} == {
+        f"arn:aws:iam::{operated.account}:role/ecr-replication-source-us-east-1",
+        f"arn:aws:iam::{DEST_A.account}:role/ecr-replication-destination-{DEST_A.region}",
+    }
+    assert any("allowBackfill" in note for note in result.json["notes"])
+
+
+def test_an_operations_account_that_is_not_an_account_id_is_a_usage_error(run_cli: Run) -> None:
+    result = run_cli("import", "--source", SOURCE.key, "--operations-account", "12345", "--json")
+    assert result.code == 2
+    assert result.json["error"] == (
+        "argument --operations-account: '12345' is not a 12-digit AWS account id (give it as a "
+        "string, e.g. '123456789012')"
+    )
+
+
+def test_the_json_report_holds_the_topology_and_what_could_not_be_read_or_carried(
+    run_cli: Run, stubs: ClientStubs, tmp_path: Path
+) -> None:
+    live_set_up(stubs)
+    output = tmp_path / "topology.json"
+
+    result = run_cli("import", "--source", SOURCE.key, "--output", str(output), "--json")
+
+    document = result.json  # stdout is the document alone; the human lines are on stderr
+    assert document["schema"] == "ecr-replication/import/v1"
+    assert (document["command"], document["exitCode"], document["problems"]) == ("import", 0, 0)
+    assert document["unchecked"] == [] and document["cannotCarry"] == []
+    assert document["topology"] == json.loads(output.read_text())
+    assert document["output"] == str(output)
+    assert (
+        f"{DEST_A.key}: templates legacy are for other prefixes; a deploy leaves them"
+        in (document["notes"])
+    )
+    assert "note: " in result.err
+
+
+def test_a_destination_without_a_policy_says_replication_may_create_repositories(
+    run_cli: Run, stubs: ClientStubs
+) -> None:
+    """Written, not left to the default: import after the deploy writes the same topology."""
+    replicate_everything(SOURCE, DEST_A)
+    stub_templates(stubs, DEST_A)
+
+    result = run_cli("import", "--source", SOURCE.key, "--json")
+
+    (destination,) = result.json["topology"]["destinationRegistries"]
+    assert destination["allowCreateRepository"] is True
