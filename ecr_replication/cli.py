@@ -1,4 +1,5 @@
-"""The ``ecr-replication`` console command: review, preflight, verify, cost, backfill.
+"""The ``ecr-replication`` console command: review, preflight, verify, cost, backfill,
+import.
 
 Never imports ``aws_cdk`` (fast start, no Node.js). Each subcommand lives in its own module,
 imported only when that subcommand runs; the module provides ``add_arguments(parser)`` and

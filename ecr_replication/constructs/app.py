@@ -14,7 +14,7 @@ from ..model.json_form import CONTEXT_KEY, topology_from_context
 from .guard import disabled_rules_from_context, enable_guard, guard_requested
 from .nag import enable_nag, nag_requested
 from .stacks import ReplicationStacks, add_replication_stacks
-from .switches import SwitchError
+from .switches import SwitchError, context_list
 from .warnings import DISABLE_METADATA_STACK_TRACE, WARNING_IDS
 
 CONTEXT_ENV = "CDK_CONTEXT_JSON"
@@ -54,15 +54,7 @@ def acknowledged_warnings(scope: Construct) -> tuple[str, ...]:
     separated by commas. The CLI's form ``Annotation::<id>`` is accepted too. An id that is not
     one of the library's warnings is refused, so a typo never hides nothing silently.
     """
-    value = scope.node.try_get_context(ACKNOWLEDGE_CONTEXT_KEY)
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            value = [part.strip() for part in value.split(",") if part.strip()]
-    ids = value if isinstance(value, list) else [value]
+    ids = context_list(scope, ACKNOWLEDGE_CONTEXT_KEY)
     problems = []
     found = []
     for index, item in enumerate(ids):

@@ -22,14 +22,13 @@ plugin is an optional dependency: ``pip install 'ecr-replication[guard]'``.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 
 from aws_cdk import Stack, Validations
 from constructs import Construct, IConstruct
 
 from ..naming import GUARD_METADATA, GUARD_PLUGIN
-from .switches import SwitchError, context_flag
+from .switches import SwitchError, context_flag, context_list
 
 GUARD_CONTEXT_KEY = "ecrReplication:guard"
 GUARD_DISABLED_RULES_CONTEXT_KEY = "ecrReplication:guardDisabledRules"
@@ -44,18 +43,10 @@ def guard_requested(scope: Construct) -> bool:
 def disabled_rules_from_context(scope: Construct) -> tuple[str, ...]:
     """The controls ``ecrReplication:guardDisabledRules`` leaves out: a JSON list in
     ``cdk.json``; on the command line a JSON list or ids separated by commas."""
-    value = scope.node.try_get_context(GUARD_DISABLED_RULES_CONTEXT_KEY)
-    if value is None:
-        return ()
-    if isinstance(value, str):
-        try:
-            value = json.loads(value)
-        except json.JSONDecodeError:
-            value = [part.strip() for part in value.split(",") if part.strip()]
-    items = value if isinstance(value, list) else [value]
+    items = context_list(scope, GUARD_DISABLED_RULES_CONTEXT_KEY)
     if not all(isinstance(item, str) for item in items):
         raise SwitchError(
-            f"context {GUARD_DISABLED_RULES_CONTEXT_KEY}: {value!r} must be a list of control "
+            f"context {GUARD_DISABLED_RULES_CONTEXT_KEY}: {items!r} must be a list of control "
             'ids, e.g. ["CT.LAMBDA.PR.3"]'
         )
     return tuple(items)

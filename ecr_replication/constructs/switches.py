@@ -3,6 +3,9 @@
 
 from __future__ import annotations
 
+import json
+from typing import Any
+
 from constructs import Construct
 
 
@@ -22,3 +25,18 @@ def context_flag(scope: Construct, key: str) -> bool:
     if isinstance(value, str) and value.strip().lower() in ("true", "false"):
         return value.strip().lower() == "true"
     raise SwitchError(f"context {key}: {value!r} must be true or false")
+
+
+def context_list(scope: Construct, key: str) -> list[Any]:
+    """The items of a list-valued context key: a JSON list in ``cdk.json``; from ``-c`` a
+    string read as a JSON list or as items separated by commas; a single value as one item.
+    The caller checks the items."""
+    value = scope.node.try_get_context(key)
+    if value is None:
+        return []
+    if isinstance(value, str):
+        try:
+            value = json.loads(value)
+        except json.JSONDecodeError:
+            value = [part.strip() for part in value.split(",") if part.strip()]
+    return list(value) if isinstance(value, list) else [value]

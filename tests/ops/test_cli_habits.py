@@ -156,7 +156,7 @@ def test_a_reason_from_an_html_page_names_the_status_and_the_first_line() -> Non
     assert aws.describe_failure(error) == "HTTP 502 calling DescribeImages: 502 Bad Gateway"
 
 
-@pytest.mark.parametrize("command", [None, "review", *AWS_COMMANDS])
+@pytest.mark.parametrize("command", [None, "review", *AWS_COMMANDS, "import"])
 def test_help_of_every_command_loads_no_aws_sdk_terminal_library_or_cdk(
     command: str | None,
 ) -> None:
