@@ -145,6 +145,11 @@ NOT_OFFERED_CODES = frozenset(
         "NotImplemented",
     }
 )
+NOT_OFFERED_STATUSES = frozenset({404, 500, 501})
+"""HTTP statuses that, answered without a service error code, mean the endpoint does not know
+the operation: an emulator's (or a proxy's) HTML error page, never an AWS API's answer (AWS
+answers every error of its APIs with a code). A 502, 503 or 504 without a code is a gateway's
+transient failure and keeps botocore's retries."""
 MAX_REASON_CHARS = 160
 
 T = TypeVar("T")
@@ -237,6 +242,8 @@ def describe_failure(error: BaseException) -> str:
         if code in NOT_OFFERED_CODES:
             return f"API not offered by this endpoint {where}"
         status = error.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+        if status in NOT_OFFERED_STATUSES and code in ("", str(status)):
+            return f"API not offered by this endpoint (HTTP {status} calling {operation})"
         message = first_line(str(error.response.get("Error", {}).get("Message", "")))
         if status and code in ("", str(status)):
             label = f"HTTP {status}"  # no service error code: the body was not the API's
@@ -256,12 +263,32 @@ def describe_failure(error: BaseException) -> str:
     return _one_line(f"{type(error).__name__}: {error}")
 
 
+def answered_without_service_code(response: Any) -> bool:
+    """Whether an HTTP answer is an error page rather than the API's error: a status of
+    :data:`NOT_OFFERED_STATUSES` whose parsed error has no service code (botocore then puts
+    the status itself, or nothing, where the code goes)."""
+    if response is None:
+        return False
+    http, parsed = response
+    status = getattr(http, "status_code", None)
+    code = str((parsed or {}).get("Error", {}).get("Code", ""))
+    return status in NOT_OFFERED_STATUSES and code in ("", str(status))
+
+
+def no_retry_of_error_pages(response: Any = None, **_: Any) -> bool | None:
+    """A ``needs-retry`` handler that runs before botocore's: an endpoint that does not offer
+    an operation answers so every time, so it is asked once (botocore would retry a 500 up to
+    the configured attempts, seconds per call). ``False`` stops the retries; ``None`` leaves
+    the decision to botocore."""
+    return False if answered_without_service_code(response) else None
+
+
 @contextmanager
 def guarded(context: str = "") -> Iterator[None]:
-    """Turn botocore errors raised inside the block into an :class:`AccessError` (and the
-    ``NotImplementedError`` an emulated endpoint such as moto raises for an API it lacks).
+    """Turn botocore errors raised inside the block into an :class:`AccessError`.
 
-    ``context`` (e.g. ``"repository prod/api"``) is put in front of the reason.
+    ``context`` (e.g. ``"repository prod/api"``) is put in front of the reason. Nothing else
+    is caught: a bug of ours is not reported as an AWS failure.
     """
     from botocore.exceptions import BotoCoreError, ClientError
 
@@ -269,9 +296,6 @@ def guarded(context: str = "") -> Iterator[None]:
         yield
     except (ClientError, BotoCoreError) as error:
         reason = describe_failure(error)
-        raise AccessError(f"{context}: {reason}" if context else reason) from error
-    except NotImplementedError as error:  # an emulated endpoint (moto) without the API
-        reason = _one_line(f"API not offered by this endpoint ({error})")
         raise AccessError(f"{context}: {reason}" if context else reason) from error
 
 
@@ -523,7 +547,10 @@ class RegistryAccess:
             credentials = self._credentials.get(key.identity, {})
         # The service is a runtime value: the stubs' per-service overloads cannot apply.
         factory: Any = session.client
-        return factory(key.service, region_name=key.region, config=client_config(), **credentials)
+        client = factory(key.service, region_name=key.region, config=client_config(), **credentials)
+        service_id = client.meta.service_model.service_id.hyphenize()
+        client.meta.events.register_first(f"needs-retry.{service_id}", no_retry_of_error_pages)
+        return client
 
     def _client(self, key: ClientKey) -> Any:
         """The cached client for ``key``, created on first use.
@@ -685,6 +712,31 @@ def list_repository_creation_templates(client: ECRClient) -> list[Any]:
         return paginate(
             client, "describe_repository_creation_templates", "repositoryCreationTemplates"
         )
+
+
+def destination_stack_resources(
+    access: RegistryAccess, registry: Registry
+) -> list[dict[str, Any]] | None:
+    """The live resources of the registry's destination stack
+    (``EcrReplicationDestination-<account>-<region>``), or None when there is no such stack.
+
+    ``cloudformation:DescribeStackResources``, which the destination role may call on that
+    stack: ``preflight`` (the templates the stack owns), ``import`` (the alerts it holds) and
+    ``release`` (whether the stack still exists) read it. Raises :class:`AccessError` when it
+    cannot be read.
+    """
+    client = access.cloudformation(registry, side="destination")
+    with guarded():
+        try:
+            answer = client.describe_stack_resources(
+                StackName=naming.destination_stack_name(registry)
+            )
+        except Exception as error:  # a ClientError's code decides; anything else re-raises
+            # CloudFormation answers ValidationError "Stack with id NAME does not exist".
+            if error_code(error) != "ValidationError":
+                raise
+            return None
+    return [dict(r) for r in answer["StackResources"]]
 
 
 def list_images(client: ECRClient, registry: Registry, repository: str) -> list[ImageDetailTypeDef]:

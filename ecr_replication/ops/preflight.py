@@ -69,7 +69,7 @@ from .aws import (
     RegistryAccess,
     Side,
     access_for,
-    error_code,
+    destination_stack_resources,
     guarded,
     home_region,
     list_repository_creation_templates,
@@ -353,21 +353,11 @@ TEMPLATE_RESOURCE_TYPE = "AWS::ECR::RepositoryCreationTemplate"
 
 
 def stack_templates(access: RegistryAccess, registry: Registry) -> set[str] | None:
-    """The template prefixes the registry's destination stack owns; None without the stack.
-
-    ``cloudformation:DescribeStackResources`` of ``EcrReplicationDestination-<account>-<region>``
-    (a template's physical id is its prefix).
-    """
-    client = access.cloudformation(registry, side="destination")
-    with guarded():
-        try:
-            resources = client.describe_stack_resources(StackName=destination_stack_name(registry))[
-                "StackResources"
-            ]
-        except Exception as error:  # a ClientError's code decides; anything else re-raises
-            if error_code(error) != "ValidationError":  # the stack does not exist
-                raise
-            return None
+    """The template prefixes the registry's destination stack owns; None without the stack
+    (a template's physical id is its prefix)."""
+    resources = destination_stack_resources(access, registry)
+    if resources is None:
+        return None
     return {
         str(r.get("PhysicalResourceId"))
         for r in resources

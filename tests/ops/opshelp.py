@@ -247,6 +247,19 @@ class ClientStubs:
             )
         )
 
+    def not_offered(self, registry: Registry, service: str, method: str) -> None:
+        """Answer ``method`` as an endpoint that lacks the operation does (moto's server: an
+        HTML error page with HTTP 500 and no service error code)."""
+        self.fail(
+            registry,
+            service,
+            method,
+            "",
+            "<!doctype html>\n<title>500 Internal Server Error</title>\n"
+            "<h1>Internal Server Error</h1>",
+            http_status_code=500,
+        )
+
     def attach(self, client: Any, key: aws.ClientKey) -> None:
         account = key.account or SOURCE_ACCOUNT
         self.created.append(key)
@@ -289,10 +302,15 @@ TEMPLATES_PARAMS = {"maxResults": aws.PAGE_SIZE}
 
 
 def stub_stack(
-    stubs: ClientStubs, registry: Registry, template_prefixes: tuple[str, ...] | None
+    stubs: ClientStubs,
+    registry: Registry,
+    template_prefixes: tuple[str, ...] | None,
+    *,
+    others: tuple[tuple[str, str], ...] = (),
 ) -> None:
     """The registry's destination stack as CloudFormation describes it: owning the templates
-    of ``template_prefixes``, or absent (None)."""
+    of ``template_prefixes`` and the ``others`` (resource type, physical id), or absent
+    (None)."""
     name = destination_stack_name(registry)
     if template_prefixes is None:
         stubs.fail(
@@ -304,6 +322,9 @@ def stub_stack(
             expected_params={"StackName": name},
         )
         return
+    resources = [
+        ("AWS::ECR::RepositoryCreationTemplate", prefix) for prefix in template_prefixes
+    ] + list(others)
     stubs.respond(
         registry,
         "cloudformation",
@@ -312,13 +333,13 @@ def stub_stack(
             "StackResources": [
                 {
                     "StackName": name,
-                    "LogicalResourceId": f"RepositoryTemplate{prefix.replace('/', '')}",
-                    "PhysicalResourceId": prefix,
-                    "ResourceType": "AWS::ECR::RepositoryCreationTemplate",
+                    "LogicalResourceId": f"Resource{index}",
+                    "PhysicalResourceId": physical,
+                    "ResourceType": kind,
                     "Timestamp": datetime.datetime(2026, 11, 1, tzinfo=datetime.UTC),
                     "ResourceStatus": "CREATE_COMPLETE",
                 }
-                for prefix in template_prefixes
+                for index, (kind, physical) in enumerate(resources)
             ]
         },
         {"StackName": name},
