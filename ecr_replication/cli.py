@@ -1,5 +1,5 @@
 """The ``ecr-replication`` console command: review, preflight, verify, cost, backfill,
-import.
+import, release.
 
 Never imports ``aws_cdk`` (fast start, no Node.js). Each subcommand lives in its own module,
 imported only when that subcommand runs; the module provides ``add_arguments(parser)`` and
@@ -53,6 +53,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "import": (
         "ecr_replication.ops.adopt",
         "write the topology of registries that already replicate, to adopt them",
+    ),
+    "release": (
+        "ecr_replication.ops.release",
+        "after cdk destroy, remove the generated grants from registry policies kept on delete",
     ),
 }
 

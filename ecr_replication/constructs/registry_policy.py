@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING, Any
 
-from aws_cdk import Stack
+from aws_cdk import RemovalPolicy, Stack
 from aws_cdk import aws_ecr as ecr
 from constructs import Construct
 
@@ -47,7 +47,9 @@ class DestinationRegistryPolicy(Construct):
         (a deploy replaces the whole registry policy: what is neither generated nor kept is
         removed). Each needs a Sid, distinct from the generated ones; only the registry-policy
         actions ``ecr:ReplicateImage``, ``ecr:CreateRepository`` and
-        ``ecr:BatchImportUpstreamImage``. Default: none.
+        ``ecr:BatchImportUpstreamImage``. With any, the policy is retained when the stack or
+        this construct is deleted (CloudFormation deletes a registry policy whole);
+        ``ecr-replication release`` then removes the generated grants. Default: none.
 
     Extension point: override :meth:`grant_statement` (one statement per grant) or
     :meth:`statements` (the whole list); both run at synthesis and return plain statements.
@@ -95,6 +97,10 @@ class DestinationRegistryPolicy(Construct):
         if self._kept:
             # Read by `ecr-replication review`, which lists these apart from the grants.
             self.resource.add_metadata(KEPT_STATEMENTS_METADATA, [s["Sid"] for s in self._kept])
+            # CloudFormation deletes a registry policy whole: a policy that holds statements
+            # the stack did not create stays when the stack (or this resource) goes, and
+            # `ecr-replication release` then removes only the generated grants.
+            self.resource.apply_removal_policy(RemovalPolicy.RETAIN)
 
     @property
     def grants(self) -> tuple[Grant, ...]:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from . import iam
@@ -125,6 +126,38 @@ def describe_statement(statement: Statement) -> str:
 def removed_statements(live: Sequence[Statement], deployed: Sequence[Statement]) -> list[Statement]:
     """The live statements a deploy of ``deployed`` would remove."""
     return [s for s in live if not statement_reproduced(s, deployed)]
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Release:
+    """What ``release`` does to a live registry policy: the generated statements it removes,
+    and every other statement, which it keeps in their order."""
+
+    removed: tuple[Statement, ...]
+    kept: tuple[Statement, ...]
+    changed: tuple[str, ...]
+    """Sids of kept statements that carry a generated statement's Sid with other content (the
+    topology changed since they were deployed, or someone edited them): never removed."""
+
+
+def release_statements(live: Sequence[Statement], generated: Sequence[Statement]) -> Release:
+    """Split a live policy into the statements the topology generates (same Sid, same content:
+    principal, actions, resources, conditions) and everything else.
+
+    Matching by Sid alone would remove a statement someone changed by hand; by content alone,
+    another team's statement that happens to grant the same.
+    """
+    by_sid = {str(g.get("Sid")): _normalized(g) for g in generated}
+    removed, kept, changed = [], [], []
+    for statement in live:
+        sid = statement.get("Sid")
+        if isinstance(sid, str) and sid in by_sid and by_sid[sid] == _normalized(statement):
+            removed.append(statement)
+            continue
+        kept.append(statement)
+        if isinstance(sid, str) and sid in by_sid:
+            changed.append(sid)
+    return Release(removed=tuple(removed), kept=tuple(kept), changed=tuple(changed))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -259,3 +292,87 @@ def template_json(live: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
             "which the topology's templates are not"
         )
     return settings, notes
+
+
+# ---------------------------------------------------------------------------------------------
+# Alerts on failed replication, as a destination stack's live resources show them
+
+ALERT_RULE_TYPE = "AWS::Events::Rule"
+TOPIC_TYPE = "AWS::SNS::Topic"
+SUBSCRIPTION_TYPE = "AWS::SNS::Subscription"
+ROLE_TYPE = "AWS::IAM::Role"
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class StackAlerts:
+    """The alert resources of one destination stack (``DescribeStackResources``): the resource
+    types say the mode, not the settings (e-mail addresses, a given topic's ARN and the central
+    account are not in the list)."""
+
+    registry: Registry
+    central: bool
+    """The rule forwards to a central account's bus (a forwarding role is in the stack)."""
+    topic_created: bool
+    subscriptions: int
+
+
+def stack_alerts(
+    registry: Registry, resources: Sequence[Mapping[str, Any]], destination_role: str
+) -> StackAlerts | None:
+    """What a destination stack's resources say of its alerts; None when it has none.
+
+    ``destination_role``: the destination role's name; any other role in the stack is the
+    forwarding role of central monitoring.
+    """
+    types = [str(r.get("ResourceType")) for r in resources]
+    roles = {
+        str(r.get("PhysicalResourceId")) for r in resources if r.get("ResourceType") == ROLE_TYPE
+    }
+    if ALERT_RULE_TYPE not in types:
+        return None
+    return StackAlerts(
+        registry=registry,
+        central=bool(roles - {destination_role}),
+        topic_created=TOPIC_TYPE in types,
+        subscriptions=types.count(SUBSCRIPTION_TYPE),
+    )
+
+
+def monitoring_json(alerts: Sequence[StackAlerts]) -> tuple[dict[str, Any] | None, list[str]]:
+    """The topology's ``monitoring`` as far as the live alerts show it, and one note per
+    setting that could not be read, each saying what a deploy of the file would remove.
+
+    Local alerts through a topic the stack created are written as ``monitoring: {}`` (the
+    rule, topic, key and alarm are kept); their e-mail subscriptions cannot be read. A given
+    topic's ARN and a central account cannot be read either: then nothing is written, and a
+    deploy would remove those alerts.
+    """
+    if not alerts:
+        return None, []
+    where = ", ".join(a.registry.key for a in alerts)
+    subscribed = sum(a.subscriptions for a in alerts)
+    if all(not a.central and a.topic_created for a in alerts):
+        notes = []
+        if subscribed:
+            notes.append(
+                f"monitoring: the alerts of {where} are read back as monitoring: {{}}, but "
+                f"their {subscribed} e-mail subscription(s) are not (the stack lists them "
+                "without addresses): deploying this file as it is would remove them; add "
+                "monitoring.notificationEmails as deployed"
+            )
+        return {}, notes
+    kinds = sorted(
+        {
+            "forwarding to a central account"
+            if a.central
+            else "alerting a topic the stack did not create"
+            for a in alerts
+            if a.central or not a.topic_created
+        }
+    )
+    return None, [
+        f"monitoring: not read: the destination stacks of {where} hold alerts on failed "
+        f"replication ({'; '.join(kinds)}), whose settings (centralAccount, "
+        "notificationTopicArn, notificationEmails) are not listed in the stack: deploying this "
+        "file as it is would remove those alerts; add monitoring as deployed"
+    ]

@@ -57,17 +57,22 @@ from ..model import (
     parse_topology,
 )
 from ..model.adoption import (
+    StackAlerts,
     live_rules,
+    monitoring_json,
     removed_statements,
+    stack_alerts,
     template_json,
 )
 from ..model.checks import account_problem, registry_statement_problems
 from ..model.policies import CREATE_REPOSITORY_ACTIONS, generated_statements, repository_arns
+from ..naming import destination_role_name
 from . import report
 from .aws import (
     AccessError,
     RegistryAccess,
     access_for,
+    destination_stack_resources,
     guarded,
     list_repository_creation_templates,
     registry_policy_text,
@@ -110,11 +115,17 @@ class Findings:
     unread: list[Unread] = field(default_factory=list)
     problems: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    alerts: list[StackAlerts] = field(default_factory=list)
+    """The alerts the destination stacks hold (``monitoring`` is read back from them)."""
+    roles: list[Registry] = field(default_factory=list)
+    """The destinations whose stacks hold the destination role (its trust is not read)."""
 
     def add(self, other: Findings) -> None:
         self.unread += other.unread
         self.problems += other.problems
         self.notes += other.notes
+        self.alerts += other.alerts
+        self.roles += other.roles
 
     @property
     def outcome(self) -> report.Outcome:
@@ -346,7 +357,28 @@ def read_destination(
         settings["repositoryTemplate"] = dict(LEAVE_TEMPLATES)
     else:
         settings["repositoryTemplate"] = _templates_json(destination, templates, findings)
+    _read_stack(access, registry, findings)
     return settings, findings
+
+
+def _read_stack(access: RegistryAccess, registry: Registry, findings: Findings) -> None:
+    """What the destination stack holds beyond the registry's settings: its alerts, and the
+    destination role (``DescribeStackResources``, which the destination role may call)."""
+    try:
+        resources = destination_stack_resources(access, registry)
+    except AccessError as failure:
+        findings.notes.append(
+            f"{registry.key}: its destination stack could not be read ({failure.reason}): "
+            "monitoring and destinationDefaults.role are not read there; if the stack alerts on "
+            "failed replication, deploying this file as it is would remove the alerts"
+        )
+        return
+    role = access.role_name or destination_role_name(registry.region)
+    alerts = stack_alerts(registry, resources or (), role)
+    if alerts is not None:
+        findings.alerts.append(alerts)
+    if any(str(r.get("PhysicalResourceId")) == role for r in resources or ()):
+        findings.roles.append(registry)
 
 
 # ---------------------------------------------------------------------------------------------
@@ -384,15 +416,41 @@ def import_topology(
     document: dict[str, Any] = {"sources": [_source_json(s) for s in found]}
     if overrides:
         document["destinationRegistries"] = overrides
+    monitoring, notes = monitoring_json(findings.alerts)
+    if monitoring is not None:
+        document["monitoring"] = monitoring
+    findings.notes += notes
     if operations is not None:
         document["operations"] = {"account": operations.account}
         findings.notes.append(
             f"operations: only the account {operations.account} is imported; allowBackfill "
-            "(default false) and the roles' trust settings (destinationDefaults.role) are not "
-            "read: set them as the live roles have them before deploying"
+            "(default false) is not read: set it as the live source roles have it before "
+            "deploying"
         )
+    findings.notes += _unread_settings_notes(found, findings.roles)
     parse_topology(document)  # what is written is what the app and --config accept
     return document, findings
+
+
+def _unread_settings_notes(
+    sources: Sequence[SourceRegistry], roles: Sequence[Registry]
+) -> list[str]:
+    """The settings no read-only role can see, each named with what a deploy of the file as
+    it is would do."""
+    notes = [
+        "sources[].backfillExistingImages and backfillFunction: not read (the read-only roles "
+        "do not see the source stacks): if the stack of "
+        f"{', '.join(s.registry.key for s in sources)} runs a backfill on deploy, deploying "
+        "this file as it is would remove it"
+    ]
+    if roles:
+        notes.append(
+            "destinationDefaults.role: the trust conditions of the destination roles of "
+            f"{', '.join(r.key for r in roles)} (externalId, trustedPrincipalArns, "
+            "principalOrgId) are not read: deploying this file as it is would trust the "
+            "default principals without conditions; set them as the live roles have them"
+        )
+    return notes
 
 
 def operations_account_argument(value: str) -> str:

@@ -899,6 +899,27 @@ def test_kept_statements_are_deployed_verbatim_after_the_grants_and_marked(stack
     assert resource["Metadata"]["ecr-replication:keptStatements"] == ["PullThroughCache"]
 
 
+def test_a_policy_with_kept_statements_is_retained_when_its_stack_or_it_goes(stack: Any) -> None:
+    """CloudFormation deletes a registry policy whole; statements the stack did not create must
+    survive ``cdk destroy`` (``ecr-replication release`` then removes the generated grants)."""
+    DestinationRegistryPolicy(
+        stack,
+        "RegistryPolicy",
+        grants=[grant(BUILD, "prod/")],
+        additional_statements=[PULL_THROUGH_CACHE],
+    )
+    (resource,) = Template.from_stack(stack).find_resources("AWS::ECR::RegistryPolicy").values()
+    assert resource["DeletionPolicy"] == "Retain"
+    assert resource["UpdateReplacePolicy"] == "Retain"
+
+
+def test_a_policy_of_generated_grants_only_is_deleted_with_its_stack(stack: Any) -> None:
+    DestinationRegistryPolicy(stack, "RegistryPolicy", grants=[grant(BUILD, "prod/")])
+    (resource,) = Template.from_stack(stack).find_resources("AWS::ECR::RegistryPolicy").values()
+    assert "DeletionPolicy" not in resource
+    assert "UpdateReplacePolicy" not in resource
+
+
 def test_a_kept_statement_is_checked_where_it_enters(stack: Any) -> None:
     with pytest.raises(
         ReplicationConfigError,

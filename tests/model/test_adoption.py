@@ -19,12 +19,15 @@ from ecr_replication.model import (
 from ecr_replication.model.adoption import (
     describe_statement,
     live_rules,
+    monitoring_json,
+    release_statements,
     removed_statements,
+    stack_alerts,
     statement_reproduced,
     stopped_replications,
     template_json,
 )
-from ecr_replication.model.policies import registry_policy_document
+from ecr_replication.model.policies import generated_statements, registry_policy_document
 
 BUILD = Registry(account="555444333222", region="us-east-1")
 PROD = Registry(account="123456789012", region="eu-west-1")
@@ -355,3 +358,109 @@ def test_a_template_without_a_description_keeps_none() -> None:
     """Not the topology's default description, which a deploy would add."""
     settings, _notes = template_json({"prefix": "prod", "appliedFor": ["REPLICATION"]})
     assert settings["description"] == ""
+
+
+# ---------------------------------------------------------------------------------------------
+# Release: the generated statements out, everything else kept
+
+
+GENERATED = {
+    "Sid": "ReplicateFrom555444333222UsEast1",
+    "Effect": "Allow",
+    "Principal": {"AWS": "arn:aws:iam::555444333222:root"},
+    "Action": ["ecr:CreateRepository", "ecr:ReplicateImage"],
+    "Resource": f"{ARN}/prod/*",
+}
+
+
+def test_release_removes_what_the_topology_generates_and_keeps_the_rest_in_order() -> None:
+    [destination] = parse_topology(topology()).destination_registries()
+    [generated] = generated_statements(destination)
+    assert generated == GENERATED  # written by hand: the oracle is not the code under test
+    added_live = {**PULL_THROUGH_CACHE, "Sid": "AddedLive"}
+
+    plan = release_statements([PULL_THROUGH_CACHE, GENERATED, added_live], [generated])
+
+    assert plan.removed == (GENERATED,)
+    assert plan.kept == (PULL_THROUGH_CACHE, added_live)
+    assert plan.changed == ()
+
+
+def test_release_matches_by_sid_and_content_never_by_one_alone() -> None:
+    edited = {**GENERATED, "Resource": f"{ARN}/prod/*", "Condition": {"Bool": {"x": "true"}}}
+    same_grant_other_sid = {**GENERATED, "Sid": "TeamBGrant"}
+    reordered = {**GENERATED, "Action": ["ecr:ReplicateImage", "ecr:CreateRepository"]}
+
+    assert release_statements([edited], [GENERATED]).changed == (GENERATED["Sid"],)
+    assert release_statements([edited], [GENERATED]).removed == ()
+    assert release_statements([same_grant_other_sid], [GENERATED]).removed == ()
+    assert release_statements([reordered], [GENERATED]).removed == (reordered,)
+
+
+# ---------------------------------------------------------------------------------------------
+# Alerts read back from a destination stack's resources
+
+
+def resources(*types: str, role: str = "ecr-replication-destination-eu-west-1") -> list[Any]:
+    physical = {"AWS::IAM::Role": role}
+    return [
+        {"ResourceType": t, "PhysicalResourceId": physical.get(t, f"id-{i}")}
+        for i, t in enumerate(types)
+    ]
+
+
+LOCAL = ("AWS::Events::Rule", "AWS::SNS::Topic", "AWS::KMS::Key", "AWS::CloudWatch::Alarm")
+
+
+def test_a_stack_without_an_alert_rule_has_no_alerts() -> None:
+    listed = resources("AWS::ECR::RegistryPolicy", "AWS::IAM::Role")
+    assert stack_alerts(PROD, listed, "ecr-replication-destination-eu-west-1") is None
+
+
+def test_local_alerts_without_subscriptions_read_back_whole() -> None:
+    alerts = stack_alerts(
+        PROD, resources(*LOCAL, "AWS::IAM::Role"), "ecr-replication-destination-eu-west-1"
+    )
+    assert alerts is not None and not alerts.central and alerts.topic_created
+
+    assert monitoring_json([alerts]) == ({}, [])
+
+
+def test_e_mail_subscriptions_are_named_as_not_read_with_what_a_deploy_removes() -> None:
+    listed = resources(*LOCAL, "AWS::SNS::Subscription", "AWS::SNS::Subscription")
+    alerts = stack_alerts(PROD, listed, "ecr-replication-destination-eu-west-1")
+    assert alerts is not None
+
+    monitoring, [note] = monitoring_json([alerts])
+
+    assert monitoring == {}
+    assert "2 e-mail subscription(s) are not" in note
+    assert "deploying this file as it is would remove them" in note
+
+
+@pytest.mark.parametrize(
+    ("listed", "kind"),
+    [
+        (
+            resources("AWS::Events::Rule", "AWS::IAM::Role", role="forwarder")
+            + resources("AWS::IAM::Role"),
+            "forwarding to a central account",
+        ),
+        (
+            resources("AWS::Events::Rule", "AWS::CloudWatch::Alarm"),
+            "alerting a topic the stack did not create",
+        ),
+    ],
+)
+def test_central_or_given_topic_alerts_are_not_written_and_named(
+    listed: list[Any], kind: str
+) -> None:
+    alerts = stack_alerts(PROD, listed, "ecr-replication-destination-eu-west-1")
+    assert alerts is not None
+
+    monitoring, [note] = monitoring_json([alerts])
+
+    assert monitoring is None
+    assert note.startswith("monitoring: not read")
+    assert kind in note
+    assert "deploying this file as it is would remove those alerts" in note

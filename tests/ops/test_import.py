@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Any
 
 from ecr_replication.model import Registry, parse_topology
+from ecr_replication.naming import destination_role_name
 
 from .opshelp import (
     DEST_A,
@@ -340,7 +341,8 @@ def test_an_endpoint_without_the_template_api_is_named_not_a_traceback(
     run_cli: Run, stubs: ClientStubs
 ) -> None:
     live_set_up(stubs)
-    stubs.pending.pop(("ecr", DEST_B.region, DEST_B.account))  # moto: no templates API
+    stubs.pending.pop(("ecr", DEST_B.region, DEST_B.account))
+    stubs.not_offered(DEST_B, "ecr", "describe_repository_creation_templates")
 
     result = run_cli("import", "--source", SOURCE.key, "--json")
 
@@ -348,8 +350,7 @@ def test_an_endpoint_without_the_template_api_is_named_not_a_traceback(
     (unread,) = result.json["unchecked"]
     assert (unread["registry"], unread["check"]) == (DEST_B.key, "repository-templates")
     assert unread["reason"].startswith(
-        "API not offered by this endpoint (The describe_repository_creation_templates action "
-        "has not been implemented)"
+        "API not offered by this endpoint (HTTP 500 calling DescribeRepositoryCreationTemplates)"
     )
 
 
@@ -493,3 +494,81 @@ def test_a_destination_without_a_policy_says_replication_may_create_repositories
 
     (destination,) = result.json["topology"]["destinationRegistries"]
     assert destination["allowCreateRepository"] is True
+
+
+def stub_stack_resources(stubs: ClientStubs, registry: Registry, *types: str) -> None:
+    """The registry's destination stack, holding resources of these types (the destination
+    role among them, by its name)."""
+    role = destination_role_name(registry.region)
+    stub_stack(
+        stubs,
+        registry,
+        (),
+        others=tuple(
+            (kind, role if kind == "AWS::IAM::Role" else f"id-{index}")
+            for index, kind in enumerate(types)
+        ),
+    )
+
+
+LOCAL_ALERTS = (
+    "AWS::ECR::RegistryPolicy",
+    "AWS::IAM::Role",
+    "AWS::Events::Rule",
+    "AWS::KMS::Key",
+    "AWS::SNS::Topic",
+    "AWS::SNS::TopicPolicy",
+    "AWS::CloudWatch::Alarm",
+)
+
+
+def test_alerts_a_destination_stack_holds_are_read_back_and_what_is_not_read_is_named(
+    run_cli: Run, stubs: ClientStubs
+) -> None:
+    replicate_everything(SOURCE, DEST_A)
+    stub_templates(stubs, DEST_A)
+    stub_stack_resources(stubs, DEST_A, *LOCAL_ALERTS, "AWS::SNS::Subscription")
+
+    result = run_cli("import", "--source", SOURCE.key, "--json")
+
+    assert result.code == 0, result.err
+    assert result.json["topology"]["monitoring"] == {}
+    notes = result.json["notes"]
+    [alerts] = [n for n in notes if n.startswith("monitoring:")]
+    assert "their 1 e-mail subscription(s) are not" in alerts
+    assert "deploying this file as it is would remove them" in alerts
+    [role] = [n for n in notes if n.startswith("destinationDefaults.role:")]
+    assert DEST_A.key in role and "deploying this file as it is would" in role
+    [backfill] = [n for n in notes if n.startswith("sources[].backfillExistingImages")]
+    assert "deploying this file as it is would remove it" in backfill
+    assert "note: monitoring: the alerts of" in result.err
+    stubs.assert_all_used()
+
+
+def test_without_a_destination_stack_nothing_of_monitoring_or_the_role_is_claimed(
+    run_cli: Run, stubs: ClientStubs
+) -> None:
+    replicate_everything(SOURCE, DEST_A)
+    stub_templates(stubs, DEST_A)
+    stub_stack(stubs, DEST_A, None)
+
+    result = run_cli("import", "--source", SOURCE.key, "--json")
+
+    assert "monitoring" not in result.json["topology"]
+    assert not any(
+        n.startswith(("monitoring:", "destinationDefaults")) for n in result.json["notes"]
+    )
+
+
+def test_a_destination_stack_that_cannot_be_read_is_named_with_what_a_deploy_may_remove(
+    run_cli: Run, stubs: ClientStubs
+) -> None:
+    replicate_everything(SOURCE, DEST_A)
+    stub_templates(stubs, DEST_A)
+    stubs.fail(DEST_A, "cloudformation", "describe_stack_resources", "AccessDenied")
+
+    result = run_cli("import", "--source", SOURCE.key, "--json")
+
+    [note] = [n for n in result.json["notes"] if "destination stack could not be read" in n]
+    assert note.startswith(f"{DEST_A.key}: its destination stack could not be read (access denied")
+    assert "deploying this file as it is would remove the alerts" in note
