@@ -2,7 +2,8 @@
 destination the first time it appears in the deployed replication configuration.
 
 The handler (``backfill_handler.py``) is deployed as inline code, so the whole mechanism is
-readable in the template: one role, one log group, one function, one custom resource.
+readable in the template: one role, one log group, one function, its asynchronous-invocation
+settings (no retries), one custom resource.
 """
 
 from __future__ import annotations
@@ -67,6 +68,10 @@ FUNCTION_TIMEOUT = Duration.minutes(10)
 # Longer than the function may run, so CloudFormation never gives up on an answer that is
 # still coming, but far below the one-hour default when the function cannot answer at all.
 SERVICE_TIMEOUT = Duration.minutes(12)
+ASYNC_RETRY_ATTEMPTS = 0
+"""Lambda's retries of an asynchronous invocation that failed (its default is 2). The handler
+never raises, so only a crash or the function's timeout could trigger one; a retry would start
+the same backfills again and answer the same request twice."""
 
 
 def handler_source() -> str:
@@ -89,6 +94,12 @@ class ReplicationBackfillOnDeploy(Construct):
     started; deleting the construct stops nothing. It runs after the replication
     configuration, because ECR backfills only to configured destinations.
 
+    An update never fails because a backfill did not start (a rollback is an update too, and
+    a failed rollback wedges the stack): it succeeds, naming the destinations not started and
+    the ``ecr-replication backfill`` command that starts them. The create fails instead (its
+    rollback deletes this resource and calls no ECR API). A widened repository filter for a
+    destination that was already there is not a new destination: nothing is backfilled.
+
     Usually created through ``SourceRegistryReplication(backfill_existing_images=True)``.
 
     :param replication: the source registry's replication configuration; its destinations
@@ -100,6 +111,8 @@ class ReplicationBackfillOnDeploy(Construct):
 
     :ivar resource: the ``CustomResource``.
     :ivar function: the handler ``CfnFunction`` (inline Python, ``index.handler``).
+    :ivar invoke_config: the function's ``CfnEventInvokeConfig``: CloudFormation invokes the
+        function asynchronously, and Lambda does not retry it (``MaximumRetryAttempts: 0``).
     :ivar role: the function's role: ``ecr:StartReplicationBackfill`` and
         ``ecr:ListReplicationBackfills``, and writing to its own log group.
     :ivar log_group: the function's log group.
@@ -180,6 +193,15 @@ class ReplicationBackfillOnDeploy(Construct):
             description="Starts ECR replication backfills for newly added destinations "
             "(ecr-replication)",
         )
+        # CloudFormation invokes the function asynchronously; Lambda's automatic retries of a
+        # failed asynchronous invocation would run the starts again.
+        self.invoke_config = lambda_.CfnEventInvokeConfig(
+            self,
+            "InvokeConfig",
+            function_name=self.function.ref,
+            qualifier="$LATEST",
+            maximum_retry_attempts=ASYNC_RETRY_ATTEMPTS,
+        )
         self.resource = CustomResource(
             self,
             "Resource",
@@ -192,6 +214,8 @@ class ReplicationBackfillOnDeploy(Construct):
             },
         )
         self.resource.node.add_dependency(replication.resource)
+        # The first request must already find the retries switched off.
+        self.resource.node.add_dependency(self.invoke_config)
         # Rules (and so destinations) can still be added after this construct exists: check
         # the final list when the app is synthesized.
         at_synthesis(self, self.warn_if_backfills_queue)
@@ -287,9 +311,10 @@ class ReplicationBackfillOnDeploy(Construct):
             warn(
                 self,
                 WARNING_BACKFILLS_QUEUE,
-                f"backfill on deploy: {'; '.join(problems)}. The deployment waits up to "
-                f"{FUNCTION_TIMEOUT.to_minutes()} minutes for a free slot and fails if none "
-                "frees up; backfill from the command line instead (ecr-replication backfill) "
-                "if the first backfills are large.",
+                f"backfill on deploy: {'; '.join(problems)}. A deployment waits up to "
+                f"{FUNCTION_TIMEOUT.to_minutes()} minutes for a free slot; if none frees up, "
+                "the first deploy with backfill fails and later deploys go on, each naming the "
+                "destinations not started; backfill from the command line instead "
+                "(ecr-replication backfill) if the first backfills are large.",
             )
         return []

@@ -2,8 +2,30 @@
 
 It starts one ECR replication backfill per destination that is new to the deployed
 replication configuration: every destination on Create, only the destinations missing from
-the old properties on Update, nothing on Delete. A backfill already running for the same
-destination counts as started.
+the old properties on Update, nothing on Delete. A backfill already running (PREPARING or
+IN_PROGRESS) to the same destination counts as started.
+
+What it answers (one response per request, always within the function's time):
+
+* **Update: always SUCCESS.** CloudFormation rolls an update back with another Update whose
+  ``ResourceProperties`` and ``OldResourceProperties`` are swapped, and nothing in the request
+  says which one it is; a FAILED rollback leaves the stack in ``UPDATE_ROLLBACK_FAILED``. A
+  backfill that did not start is recoverable by one command, so the reason names every
+  destination not started, why, and that command.
+* **Create: FAILED unless every destination started.** A failed Create rolls back by deleting
+  this resource, which makes no ECR call, so it cannot wedge the stack; and a Create is the
+  deploy in which backfill was asked for, where a failure is the answer a user sees.
+* **Delete: SUCCESS**, with no ECR call (a running backfill goes on).
+
+Every destination is tried, even after one fails. While ECR answers "not now"
+(``LimitExceededException``: ten backfills run in the registry;
+``ReplicationBackfillInProgressException``: one runs to the destination's region) the starts
+are retried with growing delays until the function's time for ECR calls runs out.
+
+Time: the function's remaining time is split into ECR calls, then the response. The ECR
+client's connect and read timeouts and its attempts are sized to that time, and a call is
+begun only when its worst case ends before the calls' deadline. The response PUT is retried
+within its share and its failure logged; the body is kept within CloudFormation's 4,096 bytes.
 
 This file is deployed as the function's inline code (``index.py``), so it is self-contained:
 standard library and botocore only, never ``aws_cdk`` and nothing else from this package.
@@ -17,8 +39,8 @@ import tempfile
 import time
 import urllib.parse
 import urllib.request
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field
 from typing import Any
 
 import botocore.session
@@ -27,13 +49,30 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 IN_PROGRESS_ERROR = "ReplicationBackfillInProgressException"
 LIMIT_EXCEEDED_ERROR = "LimitExceededException"
-RUNNING_STATUSES = ("PREPARING", "IN_PROGRESS")
-# Stop retrying this long before the Lambda timeout, so that a response is always sent:
-# a custom resource that never answers blocks the stack until the service timeout.
-DEADLINE_MARGIN_SECONDS = 30.0
+ACTIVE_STATUSES = ("PREPARING", "IN_PROGRESS")
+STOPPING_STATUS = "STOPPING"
+LIST_PAGE_SIZE = 50
 FIRST_RETRY_DELAY_SECONDS = 5.0
+MIN_RETRY_DELAY_SECONDS = 1.0
 MAX_RETRY_DELAY_SECONDS = 60.0
-MAX_REASON_CHARS = 3000
+MAX_RESPONSE_BYTES = 4096
+"""CloudFormation: "The total size of the response body can't exceed 4096 bytes"."""
+MAX_COMMAND_CHARS = 2100
+"""Past this, the reason names ``ecr-replication backfill`` without ``--destination`` list."""
+CLI_COMMAND = "ecr-replication backfill"
+
+# How the function's time is shared (see Budget).
+SAFETY_SECONDS = 2.0
+RESPONSE_SECONDS = 30.0
+RESPONSE_ATTEMPTS = 3
+RESPONSE_RETRY_DELAY_SECONDS = 1.0
+RESPONSE_ATTEMPT_SECONDS = (
+    RESPONSE_SECONDS - (RESPONSE_ATTEMPTS - 1) * RESPONSE_RETRY_DELAY_SECONDS
+) / RESPONSE_ATTEMPTS
+"""The longest one PUT of the response may take: three of them fit in its 30 seconds."""
+CONNECT_TIMEOUT_SECONDS = 5.0
+READ_TIMEOUT_SECONDS = 20.0
+MAX_ATTEMPTS = 3
 
 # The botocore model of the two ECR operations this handler calls, copied from botocore 1.44
 # without documentation (tests/test_backfill_handler.py keeps it equal to the installed one).
@@ -58,10 +97,77 @@ class Destination:
 
 
 class BackfillNotStartedError(Exception):
-    """A backfill could not be started; the message is the custom resource's failure reason."""
+    """The request cannot be worked on; the message says why (a field path and the value)."""
 
 
-def ecr_client(region: str | None = None, *, model_dir: str | None = None) -> Any:
+# ---------------------------------------------------------------------------------------------
+# Time
+
+
+def standard_backoff_seconds(attempts: int) -> float:
+    """The longest total of botocore's ``standard`` retry delays between ``attempts`` tries:
+    before try n + 1 at most min(2 ** (n - 1), 20) seconds, plus up to 5 more when the answer
+    asks for it (``x-amz-retry-after``; botocore 1.44's ``ExponentialBackoff``)."""
+    return float(sum(min(2 ** (n - 1), 20) + 5 for n in range(1, attempts)))
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Budget:
+    """How one invocation's time is shared: ECR calls until ``calls_deadline``, then the
+    response until ``answer_deadline`` (a moment before Lambda stops the function).
+
+    The response keeps a quarter of the time, at most :data:`RESPONSE_SECONDS`; a safety
+    margin (a tenth, at most :data:`SAFETY_SECONDS`) is left for logging. ECR calls get the
+    rest, with connect and read timeouts and attempts sized to it, so that one call's worst
+    case (every attempt timing out, with botocore's backoff between) is known.
+    """
+
+    calls_deadline: float
+    answer_deadline: float
+    connect_timeout: float
+    read_timeout: float
+    max_attempts: int
+
+    @classmethod
+    def from_remaining(cls, now: float, remaining_seconds: float) -> Budget:
+        remaining = max(0.0, remaining_seconds)
+        safety = min(SAFETY_SECONDS, remaining * 0.1)
+        response = min(RESPONSE_SECONDS, remaining * 0.25)
+        calls = max(0.0, remaining - safety - response)
+        attempts = MAX_ATTEMPTS if calls >= 120 else 2 if calls >= 30 else 1
+        return cls(
+            calls_deadline=now + calls,
+            answer_deadline=now + remaining - safety,
+            connect_timeout=min(CONNECT_TIMEOUT_SECONDS, max(0.5, calls * 0.05)),
+            read_timeout=min(READ_TIMEOUT_SECONDS, max(1.0, calls * 0.1)),
+            max_attempts=attempts,
+        )
+
+    @property
+    def call_seconds(self) -> float:
+        """The longest one ECR call can take with these timeouts and attempts."""
+        return self.max_attempts * (
+            self.connect_timeout + self.read_timeout
+        ) + standard_backoff_seconds(self.max_attempts)
+
+    def allows_call(self, now: float) -> bool:
+        return now + self.call_seconds <= self.calls_deadline
+
+    def client_config(self) -> Config:
+        return Config(
+            connect_timeout=self.connect_timeout,
+            read_timeout=self.read_timeout,
+            retries={"mode": "standard", "max_attempts": self.max_attempts},
+        )
+
+
+def ecr_client(
+    region: str | None = None,
+    *,
+    model_dir: str | None = None,
+    config: Config | None = None,
+    endpoint_url: str | None = None,
+) -> Any:
     """An ECR client built from :data:`ECR_BACKFILL_MODEL`, whatever botocore is installed."""
     directory = model_dir or os.path.join(tempfile.gettempdir(), "ecr-replication-models")
     path = os.path.join(directory, "ecr", MODEL_API_VERSION, "service-2.json")
@@ -73,8 +179,15 @@ def ecr_client(region: str | None = None, *, model_dir: str | None = None) -> An
     # rules, which it does not carry, still come from botocore.
     session.set_config_variable("data_path", directory)
     return session.create_client(
-        "ecr", region_name=region, config=Config(retries={"mode": "standard", "max_attempts": 5})
+        "ecr",
+        region_name=region,
+        config=config or Budget.from_remaining(0.0, 600.0).client_config(),
+        endpoint_url=endpoint_url,
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# What to start
 
 
 def parse_destinations(properties: Mapping[str, Any] | None, field: str) -> list[Destination]:
@@ -113,90 +226,244 @@ def destinations_to_backfill(event: Mapping[str, Any]) -> list[Destination]:
     raise BackfillNotStartedError(f"RequestType: {request_type!r} is not Create, Update or Delete")
 
 
+# ---------------------------------------------------------------------------------------------
+# Starting
+
+
+@dataclass(frozen=True, slots=True)
+class Started:
+    backfill_id: str
+    existing: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class NotNow:
+    """ECR says the backfill cannot start yet; ``why`` in words."""
+
+    why: str
+
+
+@dataclass(frozen=True, slots=True)
+class Refused:
+    """An answer that waiting does not change: an error code and its message, or a
+    connection failure."""
+
+    why: str
+
+
+Attempt = Started | NotNow | Refused
+
+
+def _error_text(error: Exception) -> str:
+    if isinstance(error, ClientError):
+        details = error.response.get("Error", {})
+        return f"{details.get('Code', 'error')}: {details.get('Message', '') or 'no message'}"
+    return f"{type(error).__name__}: {error}"
+
+
+@dataclass(kw_only=True)
+class Outcome:
+    """What happened to each destination of the request, in the request's order."""
+
+    destinations: list[Destination]
+    attempts: dict[Destination, Attempt] = field(default_factory=dict)
+
+    @property
+    def started(self) -> list[tuple[Destination, Started]]:
+        return [
+            (d, attempt)
+            for d in self.destinations
+            if isinstance(attempt := self.attempts.get(d), Started)
+        ]
+
+    @property
+    def not_started(self) -> list[Destination]:
+        return [d for d in self.destinations if not isinstance(self.attempts.get(d), Started)]
+
+    def why_not(self, destination: Destination) -> str:
+        attempt = self.attempts.get(destination)
+        if isinstance(attempt, NotNow | Refused):
+            return attempt.why
+        return "not attempted: the function ran out of time for ECR calls"
+
+
 class BackfillStarter:
-    """Starts backfills, waiting (with backoff, up to a deadline) while ECR says "not now".
+    """Starts backfills, retrying (with growing delays, up to the calls' deadline) while ECR
+    says "not now".
 
     ECR runs one backfill per destination region at a time and at most 10 per registry.
-    A backfill already running for the *same* destination is as good as a new one; one
-    running for another account in the same region, or the registry limit, means wait.
+    A backfill running (PREPARING or IN_PROGRESS) to the *same* destination is as good as a
+    new one; one STOPPING to it, one running to another account in the same region, or the
+    registry limit means wait.
     """
 
     def __init__(
         self,
         client: Any,
         *,
-        deadline: float,
+        budget: Budget,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], None] = time.sleep,
     ) -> None:
         self._client = client
-        self._deadline = deadline
+        self._budget = budget
         self._clock = clock
         self._sleep = sleep
 
-    def start(self, destination: Destination) -> str:
-        """Start (or find running) the backfill to ``destination``; returns its id."""
+    def start_all(self, destinations: Sequence[Destination]) -> Outcome:
+        """Try every destination; retry those ECR answered "not now" while time allows."""
+        outcome = Outcome(destinations=list(destinations))
+        pending = list(outcome.destinations)
         delay = FIRST_RETRY_DELAY_SECONDS
-        while True:
-            try:
-                response = self._client.start_replication_backfill(
-                    destination={
-                        "region": destination.region,
-                        "registryId": destination.registry_id,
-                    }
-                )
-                return str(response.get("replicationBackfillId", ""))
-            except ClientError as error:
-                code = error.response.get("Error", {}).get("Code", "")
-                message = error.response.get("Error", {}).get("Message", "")
-                if code == IN_PROGRESS_ERROR:
-                    running = self.running_backfill(destination)
-                    if running is not None:
-                        return running
-                    blocker = "another backfill to the same region is running"
-                elif code == LIMIT_EXCEEDED_ERROR:
-                    blocker = "the registry already runs the maximum number of backfills"
-                else:
-                    raise BackfillNotStartedError(
-                        f"could not start the backfill to {destination.key}: {code}: {message}"
-                    ) from error
-            if self._clock() + delay > self._deadline:
-                raise BackfillNotStartedError(
-                    f"could not start the backfill to {destination.key} in time: {blocker}. "
-                    "Run `ecr-replication backfill --destination "
-                    f"{destination.key}` once it has finished"
-                )
-            self._sleep(delay)
+        while pending:
+            for destination in pending:
+                if not self._budget.allows_call(self._clock()):
+                    break
+                outcome.attempts[destination] = self.start(destination)
+                print(f"backfill to {destination.key}: {outcome.attempts[destination]}")
+            pending = [d for d in pending if isinstance(outcome.attempts.get(d), NotNow)]
+            # Wait before the next round, but never past the last moment a call may begin.
+            room = self._budget.calls_deadline - self._budget.call_seconds - self._clock()
+            if not pending or room < MIN_RETRY_DELAY_SECONDS:
+                break
+            self._sleep(min(delay, room))
             delay = min(delay * 2, MAX_RETRY_DELAY_SECONDS)
+        return outcome
 
-    def running_backfill(self, destination: Destination) -> str | None:
-        """The id of a running backfill to exactly this destination, if there is one."""
-        kwargs: dict[str, Any] = {"maxResults": 50}
-        while True:
+    def start(self, destination: Destination) -> Attempt:
+        """One attempt to start (or find running) the backfill to ``destination``."""
+        try:
+            response = self._client.start_replication_backfill(
+                destination={"region": destination.region, "registryId": destination.registry_id}
+            )
+            return Started(str(response.get("replicationBackfillId", "")))
+        except ClientError as error:
+            code = error.response.get("Error", {}).get("Code", "")
+            if code == LIMIT_EXCEEDED_ERROR:
+                return NotNow("ECR already runs the most backfills a registry may run at once")
+            if code != IN_PROGRESS_ERROR:
+                return Refused(_error_text(error))
+        except BotoCoreError as error:  # timeouts, connection failures: retried by botocore
+            return Refused(_error_text(error))
+        try:
+            return self.blocking_backfill(destination)
+        except (ClientError, BotoCoreError) as error:
+            return Refused(f"listing the running backfills: {_error_text(error)}")
+
+    def blocking_backfill(self, destination: Destination) -> Attempt:
+        """After ``ReplicationBackfillInProgressException``: the backfill to this destination
+        if one runs (started), else what blocks it (not now)."""
+        kwargs: dict[str, Any] = {"maxResults": LIST_PAGE_SIZE}
+        while self._budget.allows_call(self._clock()):
             page = self._client.list_replication_backfills(**kwargs)
             for backfill in page.get("backfills", []):
                 target = backfill.get("destination", {})
-                if (
-                    backfill.get("status") in RUNNING_STATUSES
-                    and target.get("region") == destination.region
-                    and target.get("registryId") == destination.registry_id
+                if (target.get("region"), target.get("registryId")) != (
+                    destination.region,
+                    destination.registry_id,
                 ):
-                    return str(backfill.get("replicationBackfillId", ""))
+                    continue
+                if backfill.get("status") in ACTIVE_STATUSES:
+                    return Started(str(backfill.get("replicationBackfillId", "")), existing=True)
+                if backfill.get("status") == STOPPING_STATUS:
+                    return NotNow(f"a backfill to {destination.key} is stopping")
             if not page.get("nextToken"):
-                return None
+                break
             kwargs["nextToken"] = page["nextToken"]
+        return NotNow(f"another backfill to {destination.region} is running")
 
 
-def handle(event: Mapping[str, Any], starter: BackfillStarter) -> tuple[str, dict[str, str]]:
-    """Start what this request needs; returns the reason text and the response data."""
-    started: dict[str, str] = {}
-    for destination in destinations_to_backfill(event):
-        started[destination.key] = starter.start(destination)
-        print(f"backfill to {destination.key}: {started[destination.key]}")
-    if not started:
-        return "no destination is new; no backfill started", {}
-    summary = ", ".join(f"{key} ({backfill_id})" for key, backfill_id in started.items())
-    return f"backfills running for {summary}", {"Destinations": ",".join(started)}
+# ---------------------------------------------------------------------------------------------
+# The answer
+
+
+def start_command(destinations: Sequence[Destination]) -> str:
+    """The command that starts the backfills to ``destinations`` (all, when too many)."""
+    command = " ".join([CLI_COMMAND, *(f"--destination {d.key}" for d in destinations)])
+    return command if len(command) <= MAX_COMMAND_CHARS else CLI_COMMAND
+
+
+def describe(outcome: Outcome, request_type: str) -> tuple[str, str, dict[str, str]]:
+    """The status, reason and ``Data`` of a worked-on request."""
+    started, missing = outcome.started, outcome.not_started
+    data = {
+        "Started": ",".join(d.key for d, _ in started),
+        "NotStarted": ",".join(d.key for d in missing),
+    }
+    if request_type == "Delete":
+        return "SUCCESS", "nothing to do on delete: running backfills go on", data
+    if not outcome.destinations:
+        return "SUCCESS", "no destination is new; no backfill started", data
+    started_text = ", ".join(
+        f"{d.key} ({attempt.backfill_id}{', already running' if attempt.existing else ''})"
+        for d, attempt in started
+    )
+    if not missing:
+        return "SUCCESS", f"backfills running for {started_text}", data
+    reasons: dict[str, list[str]] = {}
+    for destination in missing:
+        reasons.setdefault(outcome.why_not(destination), []).append(destination.key)
+    command = start_command(missing)
+    every = "" if command != CLI_COMMAND else " (every destination; too many to list here)"
+    status = "SUCCESS" if request_type == "Update" else "FAILED"
+    reason = (
+        f"{len(missing)} of {len(outcome.destinations)} backfills not started"
+        + ("; the update goes on" if status == "SUCCESS" else "")
+        + f". Start them with: {command}{every}. Why: "
+        + "; ".join(f"{', '.join(keys)}: {why}" for why, keys in reasons.items())
+        + (f". Started: {started_text}" if started_text else ". None started")
+    )
+    return status, reason, data
+
+
+def response_body(
+    event: Mapping[str, Any],
+    *,
+    status: str,
+    reason: str,
+    physical_id: str,
+    data: Mapping[str, str],
+) -> bytes:
+    """The response as CloudFormation reads it, never over :data:`MAX_RESPONSE_BYTES`.
+
+    The request's identifiers are copied as they came (CloudFormation matches them); when the
+    whole does not fit, the ``Data`` values and then the reason are cut, each cut marked.
+    """
+    body: dict[str, Any] = {
+        "Status": status,
+        "Reason": reason,
+        "PhysicalResourceId": physical_id,
+        "StackId": event.get("StackId"),
+        "RequestId": event.get("RequestId"),
+        "LogicalResourceId": event.get("LogicalResourceId"),
+        "Data": dict(data),
+    }
+
+    def encoded() -> bytes:
+        return json.dumps(body).encode("utf-8")
+
+    if len(encoded()) > MAX_RESPONSE_BYTES:
+        body["Data"] = {key: _cut_list(value, 400) for key, value in data.items()}
+    while (excess := len(encoded()) - MAX_RESPONSE_BYTES) > 0 and body["Reason"]:
+        marker = " ... (cut; the function's log has it all)"
+        keep = max(0, len(body["Reason"]) - excess - len(marker) - 8)
+        body["Reason"] = body["Reason"][:keep] + marker if keep else ""
+    if len(encoded()) > MAX_RESPONSE_BYTES:
+        body["Data"] = {key: "" for key in data}
+    return encoded()
+
+
+def _cut_list(value: str, limit: int) -> str:
+    """A comma-separated list cut to about ``limit`` characters, ending ``,+N more``."""
+    if len(value) <= limit:
+        return value
+    items = value.split(",")
+    kept: list[str] = []
+    for item in items:
+        if len(",".join([*kept, item])) > limit:
+            break
+        kept.append(item)
+    return ",".join([*kept, f"+{len(items) - len(kept)} more"])
 
 
 def response_url_problem(url: str) -> str | None:
@@ -212,51 +479,91 @@ def response_url_problem(url: str) -> str | None:
     return None
 
 
-def send_response(url: str, body: Mapping[str, Any]) -> None:
+def send_response(url: str, body: bytes, timeout: float) -> None:
     """PUT the result to the pre-signed URL CloudFormation waits on (https only)."""
     if (refusal := response_url_problem(url)) is not None:
         raise ValueError(refusal)
-    data = json.dumps(body).encode("utf-8")
     request = urllib.request.Request(
         url,
-        data=data,
+        data=body,
         method="PUT",
         # The pre-signed URL is signed with an empty content type.
-        headers={"Content-Type": "", "Content-Length": str(len(data))},
+        headers={"Content-Type": "", "Content-Length": str(len(body))},
     )
-    with urllib.request.urlopen(request, timeout=30) as response:
+    with urllib.request.urlopen(request, timeout=timeout) as response:
         response.read()
+
+
+def deliver(
+    url: str,
+    body: bytes,
+    *,
+    answer_deadline: float,
+    clock: Callable[[], float],
+    sleep: Callable[[float], None],
+    send: Callable[[str, bytes, float], None],
+) -> bool:
+    """PUT the response, retried up to :data:`RESPONSE_ATTEMPTS` times before
+    ``answer_deadline``; every failure is logged. Returns whether it was delivered."""
+    for attempt in range(1, RESPONSE_ATTEMPTS + 1):
+        left = answer_deadline - clock()
+        if left <= 0:
+            break
+        # Leave room for the attempts still to come and the pauses between them.
+        later = RESPONSE_ATTEMPTS - attempt
+        share = (left - later * RESPONSE_RETRY_DELAY_SECONDS) / (later + 1)
+        timeout = max(0.1, min(RESPONSE_ATTEMPT_SECONDS, share))
+        try:
+            send(url, body, timeout)
+            return True
+        except Exception as error:  # any failure: log it and try again
+            print(f"response PUT attempt {attempt} failed: {type(error).__name__}: {error}")
+        if later and clock() + RESPONSE_RETRY_DELAY_SECONDS < answer_deadline:
+            sleep(RESPONSE_RETRY_DELAY_SECONDS)
+    print(
+        "NO RESPONSE DELIVERED to CloudFormation: it fails this resource when its "
+        "ServiceTimeout passes; the log above says what was started"
+    )
+    return False
 
 
 def handler(
     event: Mapping[str, Any],
     context: Any,
     *,
-    client: Any = None,
+    make_client: Callable[[Config], Any] | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Callable[[float], None] = time.sleep,
-    send: Callable[[str, Mapping[str, Any]], None] = send_response,
+    send: Callable[[str, bytes, float], None] = send_response,
 ) -> None:
-    """The Lambda entry point; every request gets exactly one response, success or failure."""
+    """The Lambda entry point; every request gets exactly one response, within its time.
+
+    Never raises: an error inside the function would make Lambda retry the invocation (the
+    deployed function's retries are also set to 0).
+    """
+    began = clock()
     # The response URL is a credential for this request: keep it out of the logs.
     print(json.dumps({k: v for k, v in event.items() if k != "ResponseURL"}, default=str))
+    request_type = str(event.get("RequestType"))
     physical_id = str(event.get("PhysicalResourceId") or f"backfill-{event.get('RequestId')}")
-    status, data = "SUCCESS", dict[str, str]()
+    data = {"Started": "", "NotStarted": ""}
+    # Without the remaining time (never, in Lambda), answer within a minute.
+    budget = Budget.from_remaining(began, 60.0)
     try:
-        remaining = context.get_remaining_time_in_millis() / 1000.0
-        starter = BackfillStarter(
-            client if client is not None else ecr_client(),
-            deadline=clock() + remaining - DEADLINE_MARGIN_SECONDS,
-            clock=clock,
-            sleep=sleep,
-        )
-        reason, data = handle(event, starter)
+        budget = Budget.from_remaining(began, context.get_remaining_time_in_millis() / 1000.0)
+        destinations = destinations_to_backfill(event)
+        if destinations:
+            client = (make_client or _default_client)(budget.client_config())
+            outcome = BackfillStarter(client, budget=budget, clock=clock, sleep=sleep).start_all(
+                destinations
+            )
+        else:
+            outcome = Outcome(destinations=[])
+        status, reason, data = describe(outcome, request_type)
     except BackfillNotStartedError as error:
-        status, reason = "FAILED", str(error)
-    except (ClientError, BotoCoreError) as error:
-        status, reason = "FAILED", f"ECR call failed: {error}"
+        status, reason = _unworkable(request_type, str(error))
     except Exception as error:  # any failure must still answer CloudFormation
-        status, reason = "FAILED", f"unexpected error: {type(error).__name__}: {error}"
+        status, reason = _unworkable(request_type, f"unexpected error: {_error_text(error)}")
     print(f"{status}: {reason}")
     url = str(event.get("ResponseURL", ""))
     if (refusal := response_url_problem(url)) is not None:
@@ -264,15 +571,23 @@ def handler(
         # credential and stays out of the log.
         print(f"REFUSED to answer: {refusal}")
         return
-    send(
+    body = response_body(event, status=status, reason=reason, physical_id=physical_id, data=data)
+    deliver(
         url,
-        {
-            "Status": status,
-            "Reason": reason[:MAX_REASON_CHARS],
-            "PhysicalResourceId": physical_id,
-            "StackId": event.get("StackId"),
-            "RequestId": event.get("RequestId"),
-            "LogicalResourceId": event.get("LogicalResourceId"),
-            "Data": data,
-        },
+        body,
+        answer_deadline=budget.answer_deadline,
+        clock=clock,
+        sleep=sleep,
+        send=send,
     )
+
+
+def _unworkable(request_type: str, text: str) -> tuple[str, str]:
+    """The answer to a request that could not be worked on: an Update still succeeds."""
+    if request_type == "Update":
+        return "SUCCESS", f"no backfill started ({text}); the update goes on"
+    return "FAILED", text
+
+
+def _default_client(config: Config) -> Any:
+    return ecr_client(config=config)

@@ -30,7 +30,7 @@ from ecr_replication.model import (
     parse_topology,
 )
 from tests.snapshots import snapshot_template
-from tests.topologies import FAN_OUT, stack_templates, synth_topology
+from tests.topologies import FAN_OUT, GOVERNED, stack_templates, synth_topology
 
 # The same accounts as the shared fixtures (tests/conftest.py); not imported from there, since
 # another conftest.py (tests/ops) would shadow the module name.
@@ -94,7 +94,80 @@ def test_backfill_runs_after_the_replication_configuration_exists(
 
     resource = backfill_resource(Template.from_stack(stack))
 
-    assert resource["DependsOn"] == [stack.resolve(replication.resource.logical_id)]
+    assert stack.resolve(replication.resource.logical_id) in resource["DependsOn"]
+
+
+def test_lambda_never_retries_the_function_and_the_first_request_finds_it_so(
+    new_stack: StackFactory,
+) -> None:
+    """AWS Lambda Developer Guide, "Invoking a Lambda function asynchronously"
+    (https://docs.aws.amazon.com/lambda/latest/dg/invocation-async.html), and CloudFormation's
+    ``AWS::Lambda::EventInvokeConfig``
+    (https://docs.aws.amazon.com/AWSCloudFormation/latest/TemplateReference/aws-resource-lambda-eventinvokeconfig.html):
+    "By default, Lambda retries an asynchronous invocation twice if the function returns an
+    error"; ``MaximumRetryAttempts`` (0 to 2) changes that for the version or alias named by
+    ``Qualifier`` (``$LATEST`` is what an unqualified function ARN, the service token,
+    invokes). A retry would start the backfills of a request that was already answered.
+    """
+    stack, replication = source_stack(new_stack, backfill_existing_images=True)
+    assert replication.backfill is not None
+    template = Template.from_stack(stack)
+
+    (config_id, config), *others = template.find_resources("AWS::Lambda::EventInvokeConfig").items()
+    assert others == []
+    function_id = stack.resolve(replication.backfill.function.logical_id)
+    assert config["Properties"] == {
+        "FunctionName": {"Ref": function_id},
+        "Qualifier": "$LATEST",
+        "MaximumRetryAttempts": 0,
+    }
+    assert config_id in backfill_resource(template)["DependsOn"]
+
+
+def _event_invoke_config_schema() -> dict[str, Any]:
+    from cfnlint.schema.manager import PROVIDER_SCHEMA_MANAGER
+
+    schema = PROVIDER_SCHEMA_MANAGER.get_resource_schema(
+        "us-east-1", "AWS::Lambda::EventInvokeConfig"
+    )
+    return dict(schema.schema)
+
+
+def test_the_invoke_config_passes_cloudformations_schema_cdk_nag_and_control_tower(
+    tmp_path: Path,
+) -> None:
+    # The resource schema cfn-lint carries (CloudFormation's registry schema of the type).
+    schema = _event_invoke_config_schema()
+    assert set(schema["required"]) == {"FunctionName", "Qualifier"}
+    retries = schema["properties"]["MaximumRetryAttempts"]
+    assert (retries["minimum"], retries["maximum"]) == (0, 2)
+
+    # A governed source (function in a VPC, logs under a key): with cdk-nag and Control
+    # Tower's proactive controls on, any finding fails synthesis.
+    assembly = synth_topology(GOVERNED, tmp_path, nag=True, guard=True)
+    report = json.loads((assembly / "validation-report.json").read_text())
+    # Only cdk-nag is listed (all acknowledged); the controls plugin is listed when it finds
+    # something, and synthesis would have failed.
+    assert [r["violations"] for r in report["pluginReports"]] == [[]]
+    region, path = next(
+        (r, p)
+        for _, (r, p) in stack_templates(assembly).items()
+        if "AWS::Lambda::EventInvokeConfig" in p.read_text()
+    )
+    template = json.loads(path.read_text())
+    assert lint(template, region) == []
+    for resource in template["Resources"].values():
+        if resource["Type"] == "AWS::Lambda::EventInvokeConfig":
+            resource["Properties"]["MaximumRetryAttempts"] = 3
+    assert any("MaximumRetryAttempts" in finding for finding in lint(template, region))
+
+
+def lint(template: dict[str, Any], region: str) -> list[str]:
+    matches = cfnlint.api.lint(
+        json.dumps(template),
+        config=cfnlint.api.ManualArgs(regions=[region], include_experimental=True),
+    )
+    return [f"{m.rule.id} {m.message} at {m.path}" for m in matches]
 
 
 def test_backfill_is_answered_by_the_inline_handler_module(new_stack: StackFactory) -> None:
