@@ -35,7 +35,9 @@ name such as ``"ecr.amazonaws.com"``)::
          "alerts": [{"stack", "forwardedTo": "ACCOUNT/REGION" | null, "topic",
                      "emails": [...], "alarm": bool}]}    # [] = nobody is alerted
       ],
-      "sources": [{"registry", "stacks": [...], "roles": [ROLE...]}],
+      "sources": [{"registry", "stacks": [...], "roles": [ROLE...],
+                   "rules": [{"repositoryPrefixes": [...], "destinations": [...],
+                              "replicateDeletions": bool}]}],   # in order
       "warnings": [{"code", "subject", "message"}],
       "cdkWarnings": [{"stack", "path", "message", "ack": "..." | null}],
       "baseline": null | {"added": [ACCESS...], "removed": [ACCESS...]},
@@ -135,7 +137,19 @@ def review_json(review: Review) -> dict[str, Any]:
         ],
         "destinations": [_destination_json(d) for d in review.destinations],
         "sources": [
-            {"registry": src.registry, "stacks": list(src.stacks), "roles": _roles_json(src.roles)}
+            {
+                "registry": src.registry,
+                "stacks": list(src.stacks),
+                "roles": _roles_json(src.roles),
+                "rules": [
+                    {
+                        "repositoryPrefixes": list(r.repository_prefixes),
+                        "destinations": list(r.destinations),
+                        "replicateDeletions": r.replicate_deletions,
+                    }
+                    for r in src.rules
+                ],
+            }
             for src in review.sources
         ],
         "warnings": [
@@ -502,15 +516,40 @@ def _roles_markdown(roles: Iterable[RoleInfo]) -> list[str]:
     return out
 
 
+def _rules_markdown(source: SourceInfo) -> list[str]:
+    """The source's rules in order, each saying whether deletions in the source replicate."""
+    if not source.rules:
+        return []
+    out = [
+        "**Replication rules**",
+        "",
+        "| Rule | Repository prefixes | Destinations | Deletions replicate |",
+        "|---|---|---|---|",
+    ]
+    out += [
+        f"| {index} "
+        f"| {_cell(_repositories_text(r.repository_prefixes) if r.repository_prefixes else 'every repository')} "
+        f"| {_cell(', '.join(r.destinations))} "
+        f"| {'**yes**: tag removals, deletes and lifecycle expiries here delete in every destination' if r.replicate_deletions else 'no'} |"
+        for index, r in enumerate(source.rules)
+    ]
+    return [*out, ""]
+
+
 def _source_markdown(source: SourceInfo) -> list[str]:
     stacks = ", ".join(_code(s) for s in source.stacks)
-    return [f"## Source registry {source.registry}", "", f"Stacks: {stacks}", ""] + (
-        _roles_markdown(source.roles)
-        if source.roles
-        else [
-            "**Roles**",
-            "",
-            "None: the operations commands read it with the caller's credentials.",
-            "",
-        ]
+    header = [f"## Source registry {source.registry}", "", f"Stacks: {stacks}", ""]
+    return (
+        header
+        + _rules_markdown(source)
+        + (
+            _roles_markdown(source.roles)
+            if source.roles
+            else [
+                "**Roles**",
+                "",
+                "None: the operations commands read it with the caller's credentials.",
+                "",
+            ]
+        )
     )

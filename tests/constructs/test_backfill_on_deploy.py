@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import cfnlint.api
 import pytest
 from aws_cdk import App, Environment, Stack
 from aws_cdk.assertions import Annotations, Match, Template
@@ -29,6 +28,7 @@ from ecr_replication.model import (
     ReplicationRule,
     parse_topology,
 )
+from tests.cfn_lint import lint
 from tests.snapshots import snapshot_template
 from tests.topologies import FAN_OUT, stack_templates, synth_topology
 
@@ -263,11 +263,9 @@ def test_backfill_stack_passes_cfn_lint_and_cdk_nag(tmp_path: Path) -> None:
 
     findings = []
     for stack, (region, template) in stack_templates(assembly).items():
-        matches = cfnlint.api.lint(
-            template.read_text(),
-            config=cfnlint.api.ManualArgs(regions=[region], include_experimental=True),
-        )
-        findings += [f"{stack}: {m.rule.id} {m.message}" for m in matches]
+        findings += [
+            f"{stack}: {m.rule.id} {m.message}" for m in lint(template.read_text(), region)
+        ]
     assert findings == []
 
 

@@ -605,6 +605,27 @@ def test_a_template_per_prefix_applies_to_replication_with_secure_defaults(stack
     Template.from_stack(stack).resource_count_is("AWS::IAM::Role", 0)
 
 
+def test_templates_apply_on_push_and_for_pull_through_cache_when_the_settings_say_so(
+    stack: Any,
+) -> None:
+    settings = RepositoryTemplateSettings(applied_for=["CREATE_ON_PUSH", "REPLICATION"])
+    seen: list[list[str]] = []
+
+    class Watching(ReplicationRepositoryTemplate):
+        def template_properties(self, prefix: str) -> dict[str, Any]:
+            properties = super().template_properties(prefix)
+            seen.append(list(properties["AppliedFor"]))
+            return properties
+
+    Watching(stack, "Templates", prefixes=["prod", "ROOT"], settings=settings)
+    templates = templates_of(stack)
+    assert {p: t["AppliedFor"] for p, t in templates.items()} == {
+        "prod": ["REPLICATION", "CREATE_ON_PUSH"],
+        "ROOT": ["REPLICATION", "CREATE_ON_PUSH"],
+    }
+    assert seen and all(applied == ["REPLICATION", "CREATE_ON_PUSH"] for applied in seen)
+
+
 @pytest.mark.parametrize(
     ("mode", "filters"),
     [
@@ -902,13 +923,13 @@ def test_kept_statements_are_deployed_verbatim_after_the_grants_and_marked(stack
 def test_a_kept_statement_is_checked_where_it_enters(stack: Any) -> None:
     with pytest.raises(
         ReplicationConfigError,
-        match=r"^Dest/RegistryPolicy\.additional_statements\[0\]\.Action: 'ecr:PutImage' is not "
-        "allowed in a registry policy",
+        match=r"^Dest/RegistryPolicy\.additional_statements\[0\]\.Action: 'iam:PassRole' is not "
+        "an ECR action",
     ):
         DestinationRegistryPolicy(
             stack,
             "RegistryPolicy",
-            additional_statements=[{**PULL_THROUGH_CACHE, "Action": "ecr:PutImage"}],
+            additional_statements=[{**PULL_THROUGH_CACHE, "Action": "iam:PassRole"}],
         )
 
 
