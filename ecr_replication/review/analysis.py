@@ -169,6 +169,7 @@ def _permissions(value: Any, stack: AssemblyStack) -> list[Permission]:
             effect=str(statement.get("Effect")),
             actions=tuple(sorted(texts(statement.get("Action"), stack.info))),
             resources=tuple(texts(statement.get("Resource"), stack.info)),
+            conditions=conditions(statement, stack.info),
         )
         for statement in statements(document(value, stack.info))
     ]

@@ -51,7 +51,7 @@ the stacks carry the mark ``enable_guard`` writes; ``failures`` as the validatio
 them (``control``: the id such as ``CT.KMS.PR.3``; ``resources``: construct paths).
 
 ``ROLE`` is ``{"name", "stack", "trustedBy": [{"principal", "conditions": [...]}],
-"permissions": [{"effect", "actions": [...], "resources": [...]}]}``; a source's roles are
+"permissions": [{"effect", "actions": [...], "resources": [...], "conditions": [...]}]}``; a source's roles are
 those of the stacks holding its replication configuration (the source role the commands assume
 from an operations account, the backfill function's role).
 
@@ -193,7 +193,12 @@ def _roles_json(roles: Iterable[RoleInfo]) -> list[dict[str, Any]]:
                 for t in r.trusted_by
             ],
             "permissions": [
-                {"effect": p.effect, "actions": list(p.actions), "resources": list(p.resources)}
+                {
+                    "effect": p.effect,
+                    "actions": list(p.actions),
+                    "resources": list(p.resources),
+                    "conditions": _conditions_json(p.conditions),
+                }
                 for p in r.permissions
             ],
         }
@@ -510,6 +515,7 @@ def _roles_markdown(roles: Iterable[RoleInfo]) -> list[str]:
             f"- {'' if p.effect == 'Allow' else f'{p.effect}: '}"
             f"{', '.join(_code(a) for a in p.actions)} on "
             f"{', '.join(_code(resource_text(r)) for r in p.resources) or 'its own resources'}"
+            + (f" when {_conditions_text(p.conditions)}" if p.conditions else "")
             for p in role.permissions
         ]
         out.append("")

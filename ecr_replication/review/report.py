@@ -96,6 +96,7 @@ class Permission:
     effect: str
     actions: tuple[str, ...]
     resources: tuple[str, ...]
+    conditions: tuple[Condition, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)

@@ -334,6 +334,7 @@ def test_a_live_template_becomes_repository_template_settings() -> None:
     )
     assert notes == []
     assert settings == {
+        "appliedFor": ["REPLICATION"],
         "tagMutability": "IMMUTABLE_WITH_EXCLUSION",
         "tagMutabilityExclusionFilters": ["latest"],
         "encryption": "KMS",
@@ -365,7 +366,22 @@ def test_a_template_with_a_push_policy_cannot_be_carried() -> None:
     assert notes == [
         "its repository policy statement (no Sid) (Allow; principals: "
         "arn:aws:iam::111122223333:root; actions: ecr:PutImage) is not pull-only access",
-        "it is also applied for PULL_THROUGH_CACHE, which the topology's templates are not",
+    ]
+
+
+def test_a_template_applied_on_push_and_for_pull_through_cache_is_carried() -> None:
+    settings, notes = template_json(
+        {"prefix": "prod", "appliedFor": ["PULL_THROUGH_CACHE", "CREATE_ON_PUSH", "REPLICATION"]}
+    )
+    assert notes == []
+    assert settings["appliedFor"] == ["REPLICATION", "CREATE_ON_PUSH", "PULL_THROUGH_CACHE"]
+
+
+def test_a_template_not_applied_for_replication_cannot_be_carried() -> None:
+    _settings, notes = template_json({"prefix": "prod", "appliedFor": ["CREATE_ON_PUSH"]})
+    assert notes == [
+        "it is applied for CREATE_ON_PUSH, not for REPLICATION, which the topology's templates "
+        "always are"
     ]
 
 

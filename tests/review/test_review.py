@@ -194,8 +194,21 @@ def test_role_trust_written_with_the_partition_pseudo_parameter_is_shown_as_an_a
     assert role["trustedBy"] == [{"principal": f"arn:aws:iam::{SOURCE}:root", "conditions": []}]
     assert role["permissions"][0] == {
         "effect": "Allow",
-        "actions": ["ecr:DescribeImages"],
+        "actions": ["ecr:BatchGetImage", "ecr:DescribeImages"],
         "resources": [f"arn:aws:ecr:eu-west-1:{DESTINATION}:repository/prod/*"],
+        "conditions": [],
+    }
+    assert role["permissions"][2] == {
+        "effect": "Allow",
+        "actions": ["ecr:GetAccountSetting"],
+        "resources": ["*"],
+        "conditions": [
+            {
+                "operator": "StringEquals",
+                "key": "ecr:AccountSetting",
+                "values": ["REGISTRY_POLICY_SCOPE"],
+            }
+        ],
     }
 
 
