@@ -21,8 +21,7 @@ import threading
 from typing import Any
 
 import cfnlint.api
-from cfnlint.schema._patch import SchemaPatch
-from cfnlint.schema.manager import PROVIDER_SCHEMA_MANAGER
+from cfnlint.schema import PROVIDER_SCHEMA_MANAGER, SchemaPatch
 
 REPLICATION_CONFIGURATION = "AWS::ECR::ReplicationConfiguration"
 DELETE_REPLICATION_SCHEMA: dict[str, Any] = {

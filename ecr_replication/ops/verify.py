@@ -499,16 +499,15 @@ def _with_statuses(
 # ---------------------------------------------------------------------------------------------
 # Referrers (--referrers)
 
-ReferrerKey = tuple[Registry, str, str]
-"""``(registry, repository, subject digest)``: one ``ListImageReferrers`` call."""
+ReferrerKey = tuple[Registry, str, str, bool]
+"""``(registry, repository, subject digest, read as a destination)``: one
+``ListImageReferrers`` call (a registry is read with the credentials of its side)."""
 Referrers = dict[str, str]
 """An image's referrers: each referrer digest with its artifact type (else its media type)."""
 
 
-def image_referrers(
-    access: RegistryAccess, key: ReferrerKey, *, destination: bool
-) -> Referrers | AccessError:
-    registry, repository, digest = key
+def image_referrers(access: RegistryAccess, key: ReferrerKey) -> Referrers | AccessError:
+    registry, repository, digest, destination = key
     try:
         client = access.ecr(registry, side="destination" if destination else "source")
         with guarded(f"repository {repository}"):
@@ -531,8 +530,8 @@ def _with_referrers(
     listing is named unchecked)."""
     missing = []
     for digest, tags in images.items():
-        in_source = answers.get((result.source, result.repository, digest))
-        in_destination = answers.get((result.destination, result.repository, digest))
+        in_source = answers.get((result.source, result.repository, digest, False))
+        in_destination = answers.get((result.destination, result.repository, digest, True))
         if not isinstance(in_source, dict) or not isinstance(in_destination, dict):
             continue
         missing += [
@@ -559,15 +558,15 @@ def compare_referrers(
         (r.source.registry, r.name): listing for r, listing in collected.source_listings.items()
     }
     images: dict[int, dict[str, tuple[str, ...]]] = {}
-    calls: dict[ReferrerKey, bool] = {}  # -> whether the registry is a destination
+    calls: dict[ReferrerKey, None] = {}
     for index, result in enumerate(results):
         destination = collected.destination_listings.get((result.destination, result.repository))
         if result.status == "unchecked" or not isinstance(destination, Listing):
             continue
         images[index] = replicated_images(listings[(result.source, result.repository)], destination)
         for digest in images[index]:
-            calls.setdefault((result.source, result.repository, digest), False)
-            calls[(result.destination, result.repository, digest)] = True
+            calls[(result.source, result.repository, digest, False)] = None
+            calls[(result.destination, result.repository, digest, True)] = None
     keys = list(calls)
     if tracker is not None:
         tracker.add(len(keys))
@@ -576,7 +575,7 @@ def compare_referrers(
             keys,
             run_concurrently(
                 keys,
-                lambda key: image_referrers(access, key, destination=calls[key]),
+                lambda key: image_referrers(access, key),
                 on_done=tracker.advance if tracker is not None else None,
             ),
             strict=True,
