@@ -15,6 +15,12 @@
 * :class:`CallCounter`: counts every AWS API call by service and operation with a botocore
   ``before-call`` hook on every client created while it is installed, and answers
   ``DescribeImageReplicationStatus`` (not in moto) from the world's drift.
+* What moto lacks of the ECR API of 2026, as botocore's model describes it: every listed image
+  carries ``imageStatus`` (all ``ACTIVE`` here) and the ``imageStatus`` filter is honoured;
+  :func:`referrers_answer` (``ListImageReferrers``: one signature per image, the same on both
+  sides, since the world replicates identically) and :func:`account_setting_answer`
+  (``GetAccountSetting``), which the hooks of :class:`CallCounter` and the scale benchmark
+  answer. ``tests/ops/test_fakes.py`` checks them against the model's shapes.
 """
 
 from __future__ import annotations
@@ -182,6 +188,12 @@ def seed(world: World) -> None:
             )
 
 
+ACTIVE = "ACTIVE"
+SIGNATURE = "application/vnd.dev.cosign.artifact.sig.v1+json"
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+REGISTRY_POLICY_SCOPE = "V2"
+
+
 def _image_detail(image: Any) -> dict[str, Any]:
     """An image as the plain ``ImageDetail`` dictionary ECR returns for a tagged image."""
     return {
@@ -192,7 +204,38 @@ def _image_detail(image: Any) -> dict[str, Any]:
         "imagePushedAt": image.image_pushed_at,
         "imageSizeInBytes": IMAGE_SIZE,
         "imageManifestMediaType": image.image_manifest_media_type,
+        "imageStatus": ACTIVE,  # nothing in the benchmark worlds is archived
     }
+
+
+def referrers_answer(digest: str) -> dict[str, Any]:
+    """``ListImageReferrers`` of one image: one signature, whose digest follows from the
+    image's (so a source image and its replica have the same one), in one page."""
+    return {
+        "referrers": [
+            {
+                "digest": digest_of(digest, "signature"),
+                "mediaType": OCI_MANIFEST,
+                "artifactType": SIGNATURE,
+                "size": 512,
+                "artifactStatus": ACTIVE,
+            }
+        ]
+    }
+
+
+def account_setting_answer(name: str) -> dict[str, Any]:
+    """``GetAccountSetting``: registry policy scope V2, the default since the setting exists."""
+    return {"name": name, "value": REGISTRY_POLICY_SCOPE}
+
+
+def answer_2026(operation: str, request: dict[str, Any]) -> dict[str, Any] | None:
+    """The answer to an ECR call of 2026 that moto lacks, or None for the others."""
+    if operation == "ListImageReferrers":
+        return referrers_answer(request["subjectId"]["imageDigest"])
+    if operation == "GetAccountSetting":
+        return account_setting_answer(request["name"])
+    return None
 
 
 @contextmanager
@@ -232,6 +275,9 @@ def paginate_moto_ecr() -> Iterator[None]:
         # instance ever created, so each listing would leak a copy of the repository into the
         # process whose memory is being measured; plain dictionaries are also 3x faster to
         # serialize (moto looks up each member of the shape under several spellings).
+        wanted = (self._get_param("filter") or {}).get("imageStatus") or ACTIVE
+        if wanted not in (ACTIVE, "ANY"):
+            return []  # every image of the world is ACTIVE
         return list(
             self.ecr_backend.describe_images(
                 self._get_param("repositoryName"), self._get_param("registryId")
@@ -279,10 +325,12 @@ class CallCounter:
     def _before_call(self, model: Any, params: dict[str, Any], **_: Any) -> Any:
         with self._lock:
             self.calls[f"{model.service_model.service_name}:{model.name}"] += 1
-        if model.name != "DescribeImageReplicationStatus":
-            return None
         from botocore.awsrequest import AWSResponse, HTTPHeaders
 
+        if (answer := answer_2026(model.name, json.loads(params["body"] or "{}"))) is not None:
+            return AWSResponse("", 200, HTTPHeaders(), None), answer
+        if model.name != "DescribeImageReplicationStatus":
+            return None
         request = json.loads(params["body"])
         repository, image_id = request["repositoryName"], request["imageId"]
         parsed = {

@@ -10,6 +10,10 @@ which real endpoints do not spend here, is left out; the runs with moto answerin
 beside them). Smaller worlds (fewer accounts; fewer repositories per source) show
 that the calls grow linearly with registries and with repositories, and runs without latency
 show the CPU the commands and moto spend, which no concurrency hides under a single GIL.
+
+``verify --referrers`` (``ListImageReferrers`` for every image present on both sides, once per
+registry) is counted on every world and timed on the largest, beside plain ``verify``: its cost
+in calls is one per replicated image in the source and one per replica in each destination.
 """
 
 from __future__ import annotations
@@ -33,6 +37,7 @@ from .common import Row, alternate, median
 from .ecr_world import (
     MANIFEST,
     MANIFEST_MEDIA_TYPE,
+    answer_2026,
     create_repository,
     digest_of,
     paginate_moto_ecr,
@@ -48,6 +53,8 @@ DESTINATION_REGIONS = ("us-west-2", "eu-west-1", "eu-central-1")
 PREFIX = "team/"
 TAGS = 3
 COMMANDS = ("preflight", "verify")
+REFERRERS = "verify --referrers"
+"""Counted on every world and timed on the largest (its cost in calls)."""
 TEMPLATE_RESOURCE_TYPE = "AWS::ECR::RepositoryCreationTemplate"
 SINGULAR = {"registries": "registry", "repositories": "repository"}
 
@@ -119,6 +126,12 @@ class World:
         if command == "preflight":  # region + configuration; region + policy + templates
             return 2 * self.sources + 3 * destinations
         return self.repositories * destinations
+
+    @property
+    def referrer_listings(self) -> int:
+        """``ListImageReferrers`` calls of ``verify --referrers``: each source image once, and
+        its replica in each destination once (every tag its own image here)."""
+        return self.sources * self.repositories * TAGS * (1 + len(DESTINATION_REGIONS))
 
 
 FULL = World(block=1, accounts=10, repositories=6)
@@ -238,7 +251,11 @@ class Instrument:
                     for p in destination.template_prefixes
                 ]
 
-    def _answer(self, operation: str, account: str, region: str) -> dict[str, Any] | None:
+    def _answer(
+        self, operation: str, account: str, region: str, request: dict[str, Any]
+    ) -> dict[str, Any] | None:
+        if (answer := answer_2026(operation, request)) is not None:
+            return answer
         templates = self.templates.get((account, region), [])
         if operation == "DescribeRepositoryCreationTemplates":
             return {"repositoryCreationTemplates": templates}
@@ -258,12 +275,14 @@ class Instrument:
         return None
 
     def _hook(self, account: str, region: str) -> Callable[..., Any]:
-        def before_call(model: Any, **_: Any) -> Any:
+        def before_call(model: Any, params: dict[str, Any], **_: Any) -> Any:
             with self._lock:
                 self._tally.calls[f"{model.service_model.service_name}:{model.name}"] += 1
             if self.latency:
                 time.sleep(self.latency)
-            parsed = self._answer(model.name, account, region)
+            body = params.get("body") or b"{}"
+            request = json.loads(body) if model.service_model.protocol == "json" else {}
+            parsed = self._answer(model.name, account, region, request)
             if parsed is None:
                 return None
             from botocore.awsrequest import AWSResponse, HTTPHeaders
@@ -369,7 +388,7 @@ class Instrument:
         out = io.StringIO()
         cpu, started = time.process_time(), time.perf_counter()
         with contextlib.redirect_stdout(out):
-            code = main([command, "--json", "--config", str(config)])
+            code = main([*command.split(), "--json", "--config", str(config)])
         seconds, cpu = time.perf_counter() - started, time.process_time() - cpu
         report = json.loads(out.getvalue())
         assert report["unchecked"] == [], f"{command} could not check: {report['unchecked']}"
@@ -380,6 +399,11 @@ class Instrument:
         )
         assert all(line["status"] == "ok" for line in lines), f"{command}: not every line OK"
         tally = self._tally
+        if command == REFERRERS:
+            listed = tally.calls["ecr:ListImageReferrers"]
+            assert listed == world.referrer_listings, (
+                f"{command}: {listed} ListImageReferrers calls, expected {world.referrer_listings}"
+            )
         return Measure(
             seconds=seconds,
             cpu=cpu,
@@ -520,7 +544,7 @@ def run(runs: int) -> list[Row]:
                 # and records its answers.
                 instrument.latency = 0.0
                 for world in worlds:
-                    for command in COMMANDS:
+                    for command in (*COMMANDS, REFERRERS):
                         counted[world, command] = instrument.measure(
                             command, configs[world], world
                         ).calls
@@ -529,7 +553,8 @@ def run(runs: int) -> list[Row]:
                         f"{command} {world.label}": contender(world, command, MEASURED)
                         for world in TIMED
                         for command in COMMANDS
-                    },
+                    }
+                    | {f"{REFERRERS} {FULL.label}": contender(FULL, REFERRERS, MEASURED)},
                     runs,
                 )
                 alternate(
@@ -554,6 +579,37 @@ def _breakdown(runs: list[Measure]) -> str:
         f"wall {_wall(runs):.2f} s, CPU {median([r.cpu for r in runs]):.2f} s (inside moto "
         f"{median([r.moto for r in runs]):.2f}, creating clients "
         f"{median([r.clients for r in runs]):.2f}, GC pauses {median([r.gc for r in runs]):.2f})"
+    )
+
+
+def _referrers_row(
+    runs: int, workers: int, counted: dict[tuple[World, str], Counter[str]], series: Series
+) -> Row:
+    """What ``--referrers`` costs: its calls and wall time beside plain ``verify``'s."""
+    plain = sum(counted[FULL, "verify"].values())
+    calls = sum(counted[FULL, REFERRERS].values())
+    listed = counted[FULL, REFERRERS]["ecr:ListImageReferrers"]
+    wall = _wall(series[FULL, REFERRERS, MEASURED])
+    plain_wall = _wall(series[FULL, "verify", MEASURED])
+    by_size = ", ".join(
+        f"{counted[w, REFERRERS]['ecr:ListImageReferrers']} at {w.label}"
+        for w in (*BY_REGISTRIES, *BY_REPOSITORIES)
+    )
+    print(
+        f"  {REFERRERS}: {calls} calls ({listed} ListImageReferrers = images x (1 + "
+        f"{len(DESTINATION_REGIONS)} destinations)) against {plain} for verify; wall "
+        f"{wall:.2f} s against {plain_wall:.2f} s; ideal {ideal(calls, workers):.2f} s; "
+        f"ListImageReferrers {by_size}",
+        flush=True,
+    )
+    return Row(
+        figure=f"scale: {REFERRERS}, {FULL.label} x {TAGS} tags, {LATENCY * 1000:.0f} ms a call, "
+        f"median of {runs}: its cost in calls (one ListImageReferrers per image and registry)",
+        ours=f"{calls} calls, {wall:.2f} s",
+        baseline=f"verify: {plain} calls, {plain_wall:.2f} s",
+        ratio=f"{calls / plain:.2f} (calls)",
+        target="(informational)",
+        passed=None,
     )
 
 
@@ -647,6 +703,7 @@ def _report(
             )
         )
 
+    rows.append(_referrers_row(runs, workers, counted, series))
     growths = _growths(counted)
     for growth in growths:
         print(f"  linear: {growth.describe()}: {'yes' if growth.linear else 'NO'}", flush=True)

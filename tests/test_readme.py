@@ -87,12 +87,12 @@ def test_the_hook_recipe_changes_what_each_hook_renders(tmp_path: Path) -> None:
     }
     reader = roles["ecr-replication-reader"]["Policies"][0]["PolicyDocument"]["Statement"]
     assert "ReadRegionOptIn" not in {s["Sid"] for s in reader}
-    templates_applied = {
-        t["Prefix"]: t["AppliedFor"] for t in _one(prod, "AWS::ECR::RepositoryCreationTemplate")
+    descriptions = {
+        t["Prefix"]: t["Description"] for t in _one(prod, "AWS::ECR::RepositoryCreationTemplate")
     }
-    assert templates_applied == {
-        "prod": ["REPLICATION", "PULL_THROUGH_CACHE"],
-        "shared": ["REPLICATION", "PULL_THROUGH_CACHE"],
+    assert descriptions == {
+        "prod": "Replicated prod images (managed by ecr-replication)",
+        "shared": "Replicated shared images (managed by ecr-replication)",
     }
     manifest = json.loads((tmp_path / "manifest.json").read_text())
     prod_metadata = json.dumps(manifest["artifacts"]["Prod"].get("metadata", {}))

@@ -202,6 +202,63 @@ GOVERNED: dict[str, Any] = {
 }
 
 
+THIRD_DESTINATION = "333344445555"
+WORKLOAD_ACCOUNTS = ("111122223333", "444455556666")
+
+ECR_2026: dict[str, Any] = {
+    # What ECR accepts since 2026: 12 rules (10 were allowed before), one replicating deletions,
+    # templates applied on push too, and a kept registry policy statement that only scope V2
+    # accepts (pulls for two workload accounts, every repository of prod/).
+    "sources": [
+        {
+            "account": SOURCE,
+            "region": "us-east-1",
+            "rules": [
+                {
+                    "repositoryPrefixes": ["prod/"],
+                    "destinations": [
+                        {"account": DESTINATION, "region": "eu-west-1"},
+                        {"account": SECOND_DESTINATION, "region": "eu-central-1"},
+                    ],
+                    "replicateDeletions": True,
+                },
+                *(
+                    {
+                        "repositoryPrefixes": [f"team-{index}/"],
+                        "destinations": [{"account": THIRD_DESTINATION, "region": "eu-west-1"}],
+                    }
+                    for index in range(11)
+                ),
+            ],
+        }
+    ],
+    "destinationDefaults": {
+        "repositoryTemplate": {"appliedFor": ["REPLICATION", "CREATE_ON_PUSH"]},
+    },
+    "destinationRegistries": [
+        {
+            "account": DESTINATION,
+            "region": "eu-west-1",
+            "additionalPolicyStatements": [
+                {
+                    "Sid": "WorkloadPulls",
+                    "Effect": "Allow",
+                    "Principal": {
+                        "AWS": [f"arn:aws:iam::{account}:root" for account in WORKLOAD_ACCOUNTS]
+                    },
+                    "Action": [
+                        "ecr:BatchCheckLayerAvailability",
+                        "ecr:BatchGetImage",
+                        "ecr:GetDownloadUrlForLayer",
+                    ],
+                    "Resource": f"arn:aws:ecr:eu-west-1:{DESTINATION}:repository/prod/*",
+                }
+            ],
+        }
+    ],
+}
+
+
 def topologies() -> dict[str, Any]:
     """Every test topology by name (the default app first)."""
     return {
@@ -215,6 +272,7 @@ def topologies() -> dict[str, Any]:
         "operations": OPERATIONS,
         "backfill": BACKFILL,
         "governed": GOVERNED,
+        "ecr_2026": ECR_2026,
     }
 
 

@@ -23,9 +23,13 @@ __all__ = [
 WILDCARD_REASONS = {
     "ReadReplicatedImages": "a replication grant covers every repository under its prefix, "
     "including the ones replication creates later, so the repository ARN must end in '*'",
-    "ReadRegistrySettings": "ec2:DescribeRegions, ecr:DescribeRepositoryCreationTemplates and "
-    "ecr:GetRegistryPolicy have no resource type in IAM; '*' is the only Resource IAM accepts "
-    "for them",
+    "ReadRegistrySettings": "ec2:DescribeRegions, ecr:DescribeRepositoryCreationTemplates, "
+    "ecr:GetRegistryPolicy and ecr:GetAccountSetting have no resource type in IAM; '*' is the "
+    "only Resource IAM accepts for them (a condition on the setting's name holds "
+    "ecr:GetAccountSetting to REGISTRY_POLICY_SCOPE)",
+    "ReadRegistryPolicyScope": "ecr:GetAccountSetting has no resource type in IAM; '*' is the "
+    "only Resource IAM accepts for it, and a condition on the setting's name holds it to "
+    "REGISTRY_POLICY_SCOPE",
     "ReadDestinationStack": "a stack ARN ends in the id CloudFormation gives each stack "
     "version, unknown before the stack exists; the name is fixed",
 }
@@ -38,9 +42,11 @@ class ReplicationDestinationRole(ToolingRole):
     ECR does **not** use this role to replicate: the registry policy does that. The operations
     commands (``preflight``, ``verify``, ``cost``, ``backfill --dry-run``) assume it to read the
     destination registry, so it may do exactly what they call and nothing else:
-    ``ecr:DescribeImages`` on the granted repositories; ``ecr:GetRegistryPolicy``,
+    ``ecr:DescribeImages`` and ``ecr:BatchGetImage`` (what ``ListImageReferrers`` needs, for
+    ``verify --referrers``) on the granted repositories; ``ecr:GetRegistryPolicy``,
     ``ecr:DescribeRepositoryCreationTemplates`` and ``ec2:DescribeRegions`` (no resource type in
-    IAM, so ``*``); ``account:GetRegionOptStatus`` on the account's own ``account`` resource;
+    IAM, so ``*``); ``ecr:GetAccountSetting`` (``*``) for the setting ``REGISTRY_POLICY_SCOPE``
+    only; ``account:GetRegionOptStatus`` on the account's own ``account`` resource;
     ``cloudformation:DescribeStackResources`` on the destination stack. It carries no write
     action: a role that may ``ecr:CreateRepository`` would let whoever may assume it create a
     destination repository before replication does, with ECR's defaults instead of the

@@ -15,16 +15,24 @@ from ..model.values import (
     Registry,
     ReplicationRule,
     backfill_function_problems,
+    many_destinations_warning,
     source_rule_problems,
 )
 from .support import at_synthesis, claim_registry, rendered_resource, stack_environment
-from .warnings import WARNING_UNFILTERED_CROSS_ACCOUNT, quiet_stack_traces, warn
+from .warnings import (
+    WARNING_DELETIONS_REPLICATED,
+    WARNING_MANY_DESTINATIONS,
+    WARNING_UNFILTERED_CROSS_ACCOUNT,
+    quiet_stack_traces,
+    warn,
+)
 
 if TYPE_CHECKING:
     from .backfill import ReplicationBackfillOnDeploy
 
 RenderedRule = dict[str, Any]
-"""A rule as CloudFormation writes it: ``{"Destinations": [...], "RepositoryFilters": [...]}``."""
+"""A rule as CloudFormation writes it: ``{"Destinations": [...], "RepositoryFilters": [...],
+"DeleteReplication": {"Enabled": true}}``."""
 
 
 class SourceRegistryReplication(Construct):
@@ -32,9 +40,13 @@ class SourceRegistryReplication(Construct):
 
     A registry has exactly one replication configuration, so this construct refuses to be
     created twice for the same account and region in one app: add rules to the existing one
-    with :meth:`add_rule`. Rules are checked against the ECR limits (10 rules, 25 unique
-    destinations, 1-100 prefixes) as they are added; a destination equal to the source
-    registry, or in another partition, is refused.
+    with :meth:`add_rule`. Rules are checked against the ECR limits (25 rules, 1-100
+    destinations and 1-100 prefixes per rule) as they are added; a destination equal to the
+    source registry, or in another partition, is refused. At synthesis, rules that replicate
+    deletions warn (``ecr-replication:deletionsReplicated``: a lifecycle expiry here deletes
+    in every destination of the rule), and so do more than 25 unique destinations
+    (``ecr-replication:manyDestinations``: a cap confirmed in 2023 that no current AWS page
+    states).
 
     :param rules: the replication rules; more can be added with :meth:`add_rule`.
         Default: none (at least one is required by synthesis time).
@@ -171,6 +183,10 @@ class SourceRegistryReplication(Construct):
                 {"Filter": prefix, "FilterType": "PREFIX_MATCH"}
                 for prefix in rule.repository_prefixes
             ]
+        if rule.replicate_deletions:
+            # CloudFormation's Rules[].DeleteReplication (the API's deleteReplication); written
+            # only when on, so a rule without it stays as ECR reads an absent setting: off.
+            rendered["DeleteReplication"] = {"Enabled": True}
         return rendered
 
     def _warn_if_risky(self, rule: ReplicationRule, index: int) -> None:
@@ -187,4 +203,24 @@ class SourceRegistryReplication(Construct):
 
     def _synth_problems(self) -> list[str]:
         problems = source_rule_problems(self.registry, self._rules)
-        return [str(p.under(self.node.path)) for p in problems] if problems else []
+        if problems:
+            return [str(p.under(self.node.path)) for p in problems]
+        self._warn_what_is_deployed()
+        return []
+
+    def _warn_what_is_deployed(self) -> None:
+        """The warnings that judge the rules as rendered (a ``render_rule`` override included)."""
+        for index, rule in enumerate(self._rules):
+            rendered = self.render_rule(rule)
+            if (rendered.get("DeleteReplication") or {}).get("Enabled") is True:
+                warn(
+                    self,
+                    WARNING_DELETIONS_REPLICATED,
+                    f"rules[{index}] replicates deletions to "
+                    f"{', '.join(d.key for d in rule.destinations)}: a tag removed, an image "
+                    "deleted, or an image a lifecycle policy expires in this registry is deleted "
+                    "in every one of those destinations too, whatever their own lifecycle "
+                    "policies keep.",
+                )
+        if (too_many := many_destinations_warning(self._rules)) is not None:
+            warn(self, WARNING_MANY_DESTINATIONS, too_many + ".")

@@ -33,10 +33,11 @@ class ReplicationSourceRole(ToolingRole):
 
     It may do exactly what ``preflight``, ``verify``, ``cost`` and ``backfill --dry-run`` call
     in the source registry, on the narrowest resources IAM supports:
-    ``ecr:DescribeRepositories`` on ``repository/*`` (a listing), ``ecr:DescribeImages`` and
-    ``ecr:DescribeImageReplicationStatus`` on the replicated repositories (the rules'
-    prefixes), ``ecr:DescribeRegistry`` and ``ec2:DescribeRegions`` (no resource type, ``*``),
-    ``account:GetRegionOptStatus`` on the account's own ``account`` resource. With
+    ``ecr:DescribeRepositories`` on ``repository/*`` (a listing); ``ecr:DescribeImages``,
+    ``ecr:DescribeImageReplicationStatus`` and ``ecr:BatchGetImage`` (what
+    ``ListImageReferrers`` needs, for ``verify --referrers``) on the replicated repositories
+    (the rules' prefixes); ``ecr:DescribeRegistry`` and ``ec2:DescribeRegions`` (no resource
+    type, ``*``); ``account:GetRegionOptStatus`` on the account's own ``account`` resource. With
     ``allow_backfill`` also ``ecr:StartReplicationBackfill``, ``ecr:ListReplicationBackfills``,
     ``ecr:DescribeReplicationBackfillResults`` and ``ecr:StopReplicationBackfill`` (``*``):
     the only write it can be given, and only when asked.

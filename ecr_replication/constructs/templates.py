@@ -32,7 +32,8 @@ TemplateProperties = dict[str, Any]
 
 
 class ReplicationRepositoryTemplate(Construct):
-    """Repository creation templates (``AppliedFor: [REPLICATION]``) for replicated repositories.
+    """Repository creation templates for replicated repositories (``AppliedFor``:
+    ``REPLICATION``, and what ``settings.applied_for`` adds).
 
     One ``AWS::ECR::RepositoryCreationTemplate`` per template prefix (a namespace such as
     ``prod``, or ``ROOT``), so that repositories created by replication get the intended
@@ -99,7 +100,7 @@ class ReplicationRepositoryTemplate(Construct):
                     construct_id,
                     self._properties_at_synthesis(prefix),
                     prefix=prefix,
-                    applied_for=["REPLICATION"],
+                    applied_for=list(settings.applied_for),
                 )
                 if rendered_later
                 else ecr.CfnRepositoryCreationTemplate(
@@ -131,7 +132,7 @@ class ReplicationRepositoryTemplate(Construct):
         s = self.settings
         props: TemplateProperties = {
             "Prefix": prefix,
-            "AppliedFor": ["REPLICATION"],
+            "AppliedFor": list(s.applied_for),
             "Description": s.description,
             "ImageTagMutability": s.tag_mutability,
             "EncryptionConfiguration": {"EncryptionType": s.encryption},

@@ -16,6 +16,8 @@ WARNING_ROLE_TRUSTS_WHOLE_ACCOUNT = "ecr-replication:roleTrustsWholeAccount"
 WARNING_MUTABLE_DESTINATION_TAGS = "ecr-replication:mutableDestinationTags"
 WARNING_BACKFILLS_QUEUE = "ecr-replication:backfillsQueue"
 WARNING_REPLICATION_NOT_CHAINED = "ecr-replication:replicationNotChained"
+WARNING_DELETIONS_REPLICATED = "ecr-replication:deletionsReplicated"
+WARNING_MANY_DESTINATIONS = "ecr-replication:manyDestinations"
 
 WARNING_IDS = (
     WARNING_UNFILTERED_CROSS_ACCOUNT,
@@ -23,6 +25,8 @@ WARNING_IDS = (
     WARNING_MUTABLE_DESTINATION_TAGS,
     WARNING_BACKFILLS_QUEUE,
     WARNING_REPLICATION_NOT_CHAINED,
+    WARNING_DELETIONS_REPLICATED,
+    WARNING_MANY_DESTINATIONS,
 )
 
 DISABLE_METADATA_STACK_TRACE = "aws:cdk:disable-stack-trace"

@@ -12,10 +12,11 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from . import iam
-from .values import Registry, SourceRegistry
+from .limits import REPLICATION_APPLIED_FOR, TEMPLATE_APPLIED_FOR
+from .values import Registry, ReplicationRule, SourceRegistry, canonical_applied_for
 
 Statement = Mapping[str, Any]
 
@@ -163,8 +164,14 @@ def release_statements(live: Sequence[Statement], generated: Sequence[Statement]
 # ---------------------------------------------------------------------------------------------
 # Replication rules
 
-LiveRule = tuple[tuple[Registry, ...], tuple[str, ...]]
-"""A deployed rule: its destinations and its prefixes (empty: every repository)."""
+
+class LiveRule(NamedTuple):
+    """A deployed rule: its destinations, its prefixes (empty: every repository) and whether it
+    replicates deletions (``deleteReplication.enabled``; absent is off)."""
+
+    destinations: tuple[Registry, ...]
+    prefixes: tuple[str, ...]
+    replicate_deletions: bool = False
 
 
 def live_rules(configuration: Mapping[str, Any]) -> list[LiveRule]:
@@ -181,14 +188,17 @@ def live_rules(configuration: Mapping[str, Any]) -> list[LiveRule]:
             except (KeyError, ValueError):
                 continue
         prefixes = tuple(str(f["filter"]) for f in rule.get("repositoryFilters", ()))
-        rules.append((tuple(destinations), prefixes))
+        deletions = (rule.get("deleteReplication") or {}).get("enabled") is True
+        rules.append(LiveRule(tuple(destinations), prefixes, deletions))
     return rules
 
 
 def stopped_replications(rules: Sequence[LiveRule], source: SourceRegistry) -> list[str]:
-    """What a deploy of ``source``'s rules stops replicating, one sentence per destination."""
+    """What a deploy of ``source``'s rules stops replicating, one sentence per destination:
+    repositories, and deletions (a live rule that replicates deletions to a destination whose
+    deployed rules for those repositories would not)."""
     lines = []
-    for destinations, prefixes in rules:
+    for destinations, prefixes, deletions in rules:
         for destination in destinations:
             desired = [r for r in source.rules if destination in r.destinations]
             if not prefixes:
@@ -208,7 +218,27 @@ def stopped_replications(rules: Sequence[LiveRule], source: SourceRegistry) -> l
                 lines.append(
                     f"a deploy stops replication of {', '.join(stopped)} to {destination.key}"
                 )
+            elif deletions and not _deletions_kept(prefixes, desired):
+                lines.append(
+                    f"a deploy stops replicating deletions of "
+                    f"{', '.join(prefixes) or 'every repository'} to {destination.key} "
+                    "(replicateDeletions)"
+                )
     return list(dict.fromkeys(lines))
+
+
+def _deletions_kept(prefixes: Sequence[str], desired: Sequence[ReplicationRule]) -> bool:
+    """Whether deployed rules that replicate deletions cover every repository of ``prefixes``."""
+    covering = [r for r in desired if r.replicate_deletions]
+    if not prefixes:
+        return any(not r.repository_prefixes for r in covering)
+    return all(
+        any(
+            not r.repository_prefixes or any(p.startswith(q) for q in r.repository_prefixes)
+            for r in covering
+        )
+        for p in prefixes
+    )
 
 
 # ---------------------------------------------------------------------------------------------
@@ -257,7 +287,9 @@ def template_json(live: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
     """A live repository creation template as a topology's ``repositoryTemplate`` (JSON form),
     and one note per setting of it that the topology cannot carry."""
     notes: list[str] = []
-    settings: dict[str, Any] = {"tagMutability": live.get("imageTagMutability", "MUTABLE")}
+    applied_for = canonical_applied_for(str(a) for a in live.get("appliedFor", ()))
+    settings: dict[str, Any] = {"appliedFor": list(applied_for)}
+    settings["tagMutability"] = live.get("imageTagMutability", "MUTABLE")
     filters = [
         f.get("filter")
         for f in live.get("imageTagMutabilityExclusionFilters", ())
@@ -286,10 +318,15 @@ def template_json(live: Mapping[str, Any]) -> tuple[dict[str, Any], list[str]]:
         settings["resourceTags"] = tags
     # Without one the topology's default description would be added: keep it empty instead.
     settings["description"] = str(live.get("description") or "")
-    if set(live.get("appliedFor", ())) - {"REPLICATION"}:
+    if REPLICATION_APPLIED_FOR not in applied_for:
         notes.append(
-            f"it is also applied for {', '.join(sorted(set(live['appliedFor']) - {'REPLICATION'}))}, "
-            "which the topology's templates are not"
+            f"it is applied for {', '.join(applied_for) or 'nothing'}, not for REPLICATION, "
+            "which the topology's templates always are"
+        )
+    elif set(applied_for) - set(TEMPLATE_APPLIED_FOR):
+        notes.append(
+            f"it is applied for {', '.join(sorted(set(applied_for) - set(TEMPLATE_APPLIED_FOR)))}, "
+            f"which the topology does not know (it knows {', '.join(TEMPLATE_APPLIED_FOR)})"
         )
     return settings, notes
 

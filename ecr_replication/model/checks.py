@@ -22,6 +22,8 @@ from .limits import (
     KMS_KEY_ARN_PARTS,
     KMS_KEY_ARN_PATTERN,
     ORG_ID_PATTERN,
+    REGISTRY_POLICY_ACTION_PATTERN,
+    REGISTRY_POLICY_V1_ACTIONS,
     ecr_template_kms_key_pattern,
     is_known_region,
     region_partitions,
@@ -254,12 +256,10 @@ class FieldChecks(ProblemCollector):
 # ---------------------------------------------------------------------------------------------
 # Registry policy statements written by hand (kept beside the generated grants)
 
-REGISTRY_POLICY_ACTIONS = (
-    "ecr:BatchImportUpstreamImage",
-    "ecr:CreateRepository",
-    "ecr:ReplicateImage",
-)
-"""The only actions ECR accepts in a registry policy."""
+REGISTRY_POLICY_ACTIONS = REGISTRY_POLICY_V1_ACTIONS
+"""The actions of registry policy scope V1: replication and pull-through cache, what the
+library's grants and its readings of a registry policy are about. Under scope V2 a registry
+policy may hold any ECR action (``REGISTRY_POLICY_ACTION_PATTERN``)."""
 STATEMENT_KEYS = ("Sid", "Effect", "Principal", "Action", "NotAction", "Resource", "Condition")
 _SID = re.compile(r"^[A-Za-z0-9]{1,100}$")
 
@@ -308,14 +308,14 @@ def registry_statement_problems(statement: object) -> list[tuple[str, str]]:
                 (key, f"{describe_value(statement[key])} must be a string or a list of strings")
             )
             continue
-        allowed = {a.lower() for a in REGISTRY_POLICY_ACTIONS}
         for index, action in enumerate(actions):
-            if action.lower() not in allowed:
+            if not REGISTRY_POLICY_ACTION_PATTERN.match(action):
                 problems.append(
                     (
                         f"{key}[{index}]" if is_list_like(statement[key]) else key,
-                        f"{action!r} is not allowed in a registry policy; ECR accepts only "
-                        f"{', '.join(REGISTRY_POLICY_ACTIONS)}",
+                        f"{action!r} is not an ECR action; a registry policy holds ecr: actions "
+                        "only (any of them under registry policy scope V2, e.g. "
+                        f"'ecr:BatchGetImage'; under V1 only {', '.join(REGISTRY_POLICY_ACTIONS)})",
                     )
                 )
     principal = statement.get("Principal")

@@ -19,10 +19,19 @@ from typing import Literal
 # ---------------------------------------------------------------------------------------------
 # Quotas
 
-MAX_RULES_PER_REGISTRY = 10
-MAX_DESTINATIONS_PER_REGISTRY = 25
-"""Unique destinations across all rules of one registry (a quota that cannot be raised)."""
+MAX_RULES_PER_REGISTRY = 25
+"""Rules in a registry's replication configuration: ECR API reference
+(``ReplicationConfiguration``), botocore 1.44's shape ``ReplicationRuleList`` (max 25) and
+CloudFormation's ``ReplicationConfiguration.Rules`` (maxItems 25). It was 10 until 2026."""
+MAX_DESTINATIONS_PER_RULE = 100
+"""Destinations in one rule: botocore 1.44's shape ``ReplicationDestinationList`` (max 100)."""
 MAX_PREFIXES_PER_RULE = 100
+"""Repository filters in one rule: the ECR service quotas page (not adjustable) and botocore
+1.44's shape ``RepositoryFilterList`` (1-100)."""
+UNCONFIRMED_MAX_DESTINATIONS_PER_REGISTRY = 25
+"""Unique destinations across all rules of one registry: a cap confirmed in 2023
+(awsdocs/amazon-ecr-user-guide PR#45) that no current AWS page states. Unverified, so the
+library warns past it and never refuses."""
 MAX_REGISTRY_POLICY_CHARS = 10_240
 MAX_TAG_MUTABILITY_EXCLUSION_FILTERS = 5
 MIN_LIFECYCLE_POLICY_CHARS = 100
@@ -87,6 +96,25 @@ TAG_MUTABILITIES: tuple[str, ...] = (
 )
 EncryptionType = Literal["AES256", "KMS", "KMS_DSSE"]
 ENCRYPTION_TYPES: tuple[str, ...] = ("AES256", "KMS", "KMS_DSSE")
+TEMPLATE_APPLIED_FOR: tuple[str, ...] = ("REPLICATION", "CREATE_ON_PUSH", "PULL_THROUGH_CACHE")
+"""What a repository creation template may be applied for (botocore's ``RCTAppliedFor``), in
+the order the library writes them. The library's templates are always for ``REPLICATION``."""
+REPLICATION_APPLIED_FOR = "REPLICATION"
+
+REGISTRY_POLICY_SCOPE_SETTING = "REGISTRY_POLICY_SCOPE"
+"""The ECR account setting (``GetAccountSetting`` / ``PutAccountSetting``) that decides which
+actions a registry policy may hold: ``V1`` or ``V2``."""
+REGISTRY_POLICY_V1_ACTIONS: tuple[str, ...] = (
+    "ecr:BatchImportUpstreamImage",
+    "ecr:CreateRepository",
+    "ecr:ReplicateImage",
+)
+"""The only actions a registry policy may hold under scope ``V1``; under ``V2`` (the default
+for registries set up since the setting exists) it may hold any ECR action (ECR user guide:
+registry-permissions-create, registry-permissions-account-settings)."""
+REGISTRY_POLICY_ACTION_PATTERN = re.compile(r"^ecr:[A-Za-z0-9*?]+$", re.IGNORECASE)
+"""An ECR action as a registry policy names it (the service prefix, then a name that may hold
+IAM's wildcards)."""
 
 
 @functools.cache

@@ -18,6 +18,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from ..naming import account_arn, account_root_arn, repository_arn, stack_arn
+from .limits import REGISTRY_POLICY_SCOPE_SETTING, REGISTRY_POLICY_V1_ACTIONS
 from .values import DestinationRegistry, Grant, RepositoryTemplateSettings, repository_patterns
 
 PolicyDocument = dict[str, Any]
@@ -111,6 +112,22 @@ def registry_policy_statements(destination: DestinationRegistry) -> list[Stateme
     return [*generated_statements(destination), *kept]
 
 
+def actions_scope_v1_refuses(statements: Sequence[Statement]) -> dict[str, list[str]]:
+    """The actions of these registry policy statements that registry policy scope ``V1``
+    refuses (anything but ``ecr:ReplicateImage``, ``ecr:CreateRepository`` and
+    ``ecr:BatchImportUpstreamImage``, a wildcard included), by statement Sid, each once."""
+    allowed = {a.lower() for a in REGISTRY_POLICY_V1_ACTIONS}
+    found: dict[str, list[str]] = {}
+    for statement in statements:
+        for key in ("Action", "NotAction"):
+            listed = statement.get(key)
+            for action in [listed] if isinstance(listed, str) else list(listed or ()):
+                if str(action).lower() not in allowed:
+                    refused = found.setdefault(str(statement.get("Sid")), [])
+                    refused += [] if str(action) in refused else [str(action)]
+    return found
+
+
 def registry_policy_document(destination: DestinationRegistry) -> PolicyDocument:
     """The destination registry's one registry policy."""
     return policy_document(registry_policy_statements(destination))
@@ -188,7 +205,10 @@ def trust_statement(
     return statement
 
 
-DESTINATION_REPOSITORY_READ_ACTIONS = ("ecr:DescribeImages",)
+REFERRER_READ_ACTIONS = ("ecr:BatchGetImage",)
+"""What ``ListImageReferrers`` (``verify --referrers``) needs: it has no IAM action of its own,
+and the ECR API reference says the caller must have ``ecr:BatchGetImage``."""
+DESTINATION_REPOSITORY_READ_ACTIONS = (*REFERRER_READ_ACTIONS, "ecr:DescribeImages")
 """What the operations commands call on a destination's replicated repositories."""
 DESTINATION_REGISTRY_READ_ACTIONS = (
     "ec2:DescribeRegions",
@@ -196,6 +216,9 @@ DESTINATION_REGISTRY_READ_ACTIONS = (
     "ecr:GetRegistryPolicy",
 )
 """What they call on the destination registry: these actions have no resource type in IAM."""
+REGISTRY_POLICY_SCOPE_ACTIONS = ("ecr:GetAccountSetting",)
+"""``preflight`` reads the registry policy scope (``GetAccountSetting``): no resource type in
+IAM, so ``*``, held to that one setting by the condition key ``ecr:AccountSetting``."""
 REGION_OPT_IN_ACTIONS = ("account:GetRegionOptStatus",)
 """Scoped to the ``account`` resource of the registry's own account."""
 STACK_READ_ACTIONS = ("cloudformation:DescribeStackResources",)
@@ -227,6 +250,13 @@ def destination_role_permission_statements(
             "Resource": "*",
         },
         {
+            "Sid": "ReadRegistryPolicyScope",
+            "Effect": "Allow",
+            "Action": one_or_many(REGISTRY_POLICY_SCOPE_ACTIONS),
+            "Resource": "*",
+            "Condition": {"StringEquals": {"ecr:AccountSetting": REGISTRY_POLICY_SCOPE_SETTING}},
+        },
+        {
             "Sid": "ReadRegionOptIn",
             "Effect": "Allow",
             "Action": one_or_many(REGION_OPT_IN_ACTIONS),
@@ -246,9 +276,13 @@ def destination_role_permission_statements(
 
 SOURCE_REPOSITORY_LIST_ACTIONS = ("ecr:DescribeRepositories",)
 """Listing a registry's repositories: IAM authorizes a listing on ``repository/*``."""
-SOURCE_REPOSITORY_READ_ACTIONS = ("ecr:DescribeImageReplicationStatus", "ecr:DescribeImages")
-"""What the commands call on a source's replicated repositories (``verify``, ``cost``,
-``backfill --dry-run``)."""
+SOURCE_REPOSITORY_READ_ACTIONS = (
+    *REFERRER_READ_ACTIONS,
+    "ecr:DescribeImageReplicationStatus",
+    "ecr:DescribeImages",
+)
+"""What the commands call on a source's replicated repositories (``verify`` and its
+``--referrers``, ``cost``, ``backfill --dry-run``)."""
 SOURCE_REGISTRY_READ_ACTIONS = ("ec2:DescribeRegions", "ecr:DescribeRegistry")
 """``preflight`` and ``backfill``: no resource type in IAM."""
 BACKFILL_ACTIONS = (

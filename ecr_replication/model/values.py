@@ -33,7 +33,7 @@ from .limits import (
     IAM_PRINCIPAL_ARN_PATTERN,
     LOG_RETENTION_DAYS,
     MAX_DESCRIPTION_CHARS,
-    MAX_DESTINATIONS_PER_REGISTRY,
+    MAX_DESTINATIONS_PER_RULE,
     MAX_FUNCTION_SECURITY_GROUPS,
     MAX_FUNCTION_SUBNETS,
     MAX_PREFIXES_PER_RULE,
@@ -41,13 +41,16 @@ from .limits import (
     MAX_TAG_MUTABILITY_EXCLUSION_FILTERS,
     MIN_GOVERNED_LOG_RETENTION_DAYS,
     MIN_LIFECYCLE_POLICY_CHARS,
+    REPLICATION_APPLIED_FOR,
     ROOT_TEMPLATE_PREFIX,
     SECURITY_GROUP_ID_PATTERN,
     SNS_TOPIC_ARN_PATTERN,
     SUBNET_ID_PATTERN,
     TAG_FILTER_PATTERN,
     TAG_MUTABILITIES,
+    TEMPLATE_APPLIED_FOR,
     TEMPLATE_SEGMENT_PATTERN,
+    UNCONFIRMED_MAX_DESTINATIONS_PER_REGISTRY,
     EncryptionType,
     TagMutability,
     region_partitions,
@@ -155,18 +158,32 @@ def template_prefix_problem(value: object) -> str | None:
 class ReplicationRule:
     """One replication rule: where to replicate, and which repositories (by name prefix).
 
-    ``repository_prefixes`` empty means every repository of the registry.
+    :param destinations: 1 to 100 registries.
+    :param repository_prefixes: 1 to 100 prefixes. Default: none, every repository of the
+        registry.
+    :param replicate_deletions: also replicate deletions to every destination of this rule
+        (ECR's ``deleteReplication``): a tag removed, an image deleted by digest, the last tag
+        removed (the digest goes) and an image a lifecycle policy expires in the source go in
+        the destinations too. Default: False (a destination keeps what was replicated).
     """
 
     repository_prefixes: Sequence[str] = ()
     destinations: Sequence[Registry]
+    replicate_deletions: bool = False
 
     def __post_init__(self) -> None:
         checks = FieldChecks()
         destinations = _registries(checks, "destinations", self.destinations)
         if not destinations and not checks.problems:
             checks.add("destinations", "[] must list at least one destination")
+        if len(destinations) > MAX_DESTINATIONS_PER_RULE:
+            checks.add(
+                "destinations",
+                f"has {len(destinations)} destinations; a rule takes at most "
+                f"{MAX_DESTINATIONS_PER_RULE}",
+            )
         prefixes = checks.prefixes("repositoryPrefixes", self.repository_prefixes)
+        checks.boolean("replicateDeletions", self.replicate_deletions)
         _set(self, "destinations", destinations)
         _set(self, "repository_prefixes", prefixes)
         seen: dict[Registry, int] = {}
@@ -210,13 +227,6 @@ def source_rule_problems(
             f"has {len(rules)} rules; a registry's replication configuration allows at most "
             f"{MAX_RULES_PER_REGISTRY}",
         )
-    unique = dict.fromkeys(d for rule in rules for d in rule.destinations)
-    if len(unique) > MAX_DESTINATIONS_PER_REGISTRY:
-        checks.add(
-            rules_path,
-            f"replicate to {len(unique)} unique destinations; ECR allows at most "
-            f"{MAX_DESTINATIONS_PER_REGISTRY} per source registry (quota, not adjustable)",
-        )
     if source is not None:
         for r_index, rule in enumerate(rules):
             for d_index, destination in enumerate(rule.destinations):
@@ -235,6 +245,24 @@ def source_rule_problems(
                         "partitions",
                     )
     return checks.problems
+
+
+def many_destinations_warning(rules: Sequence[ReplicationRule]) -> str | None:
+    """What to say of a registry whose rules replicate to more unique destinations than the
+    unconfirmed cap (:data:`~.limits.UNCONFIRMED_MAX_DESTINATIONS_PER_REGISTRY`), or None.
+
+    A warning, not an error: the synth warning ``ecr-replication:manyDestinations``, a note of
+    ``preflight`` and ``import``.
+    """
+    unique = dict.fromkeys(d for rule in rules for d in rule.destinations)
+    if len(unique) <= UNCONFIRMED_MAX_DESTINATIONS_PER_REGISTRY:
+        return None
+    return (
+        f"the rules replicate to {len(unique)} unique destinations; a cap of "
+        f"{UNCONFIRMED_MAX_DESTINATIONS_PER_REGISTRY} per registry was confirmed in 2023 and is "
+        "on no current AWS page, so ECR may refuse this replication configuration: if a deploy "
+        "fails on it, split the destinations across source registries"
+    )
 
 
 def _ids(
@@ -557,15 +585,54 @@ def _lifecycle_policy_text(checks: FieldChecks, value: object) -> str | None:
     return text
 
 
+def _applied_for(checks: FieldChecks, value: object) -> tuple[str, ...]:
+    """``appliedFor``: known values, none twice, ``REPLICATION`` among them; in the order of
+    :data:`~.limits.TEMPLATE_APPLIED_FOR`."""
+    path = "appliedFor"
+    before = len(checks.problems)
+    given = checks.strings(path, value)
+    if len(checks.problems) > before:
+        return ()
+    good = True
+    for index, item in enumerate(given):
+        if item not in TEMPLATE_APPLIED_FOR:
+            checks.add(
+                f"{path}[{index}]",
+                f"{item!r} is not one of {', '.join(TEMPLATE_APPLIED_FOR)}",
+            )
+            good = False
+        elif item in given[:index]:
+            checks.add(f"{path}[{index}]", f"{item!r} is listed twice")
+            good = False
+    if good and REPLICATION_APPLIED_FOR not in given:
+        checks.add(
+            path,
+            f"{describe_value(list(given))} must include 'REPLICATION': these templates set up "
+            "the repositories replication creates; CREATE_ON_PUSH and PULL_THROUGH_CACHE may be "
+            "added beside it",
+        )
+    return canonical_applied_for(given) if good else ()
+
+
+def canonical_applied_for(values: Iterable[str]) -> tuple[str, ...]:
+    """``appliedFor`` values in the library's order (known ones first, as listed in
+    :data:`~.limits.TEMPLATE_APPLIED_FOR`), each once: two orders of one set compare equal."""
+    known = {name: index for index, name in enumerate(TEMPLATE_APPLIED_FOR)}
+    return tuple(sorted(set(values), key=lambda v: (known.get(v, len(known)), v)))
+
+
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RepositoryTemplateSettings:
     """Settings of repositories that replication creates in a destination registry.
 
-    Applied through ``AWS::ECR::RepositoryCreationTemplate`` (``AppliedFor: [REPLICATION]``)
-    for each rule prefix. Without a template ECR creates replicated repositories with its
-    defaults: mutable tags, AES256, no repository or lifecycle policy.
+    Applied through ``AWS::ECR::RepositoryCreationTemplate`` for each rule prefix. Without a
+    template ECR creates replicated repositories with its defaults: mutable tags, AES256, no
+    repository or lifecycle policy.
 
     :param enabled: create the templates (read by the topology's stacks). Default: True.
+    :param applied_for: what the templates apply to (``AppliedFor``): ``REPLICATION``, always,
+        and optionally ``CREATE_ON_PUSH`` (repositories a push creates) and
+        ``PULL_THROUGH_CACHE``. Stored in that order. Default: ``["REPLICATION"]``.
     :param tag_mutability: Default: ``IMMUTABLE``.
     :param tag_mutability_exclusion_filters: 1-5 wildcard tag filters, only with the
         ``*_WITH_EXCLUSION`` modes. Default: none.
@@ -580,6 +647,7 @@ class RepositoryTemplateSettings:
     """
 
     enabled: bool = True
+    applied_for: Sequence[str] = (REPLICATION_APPLIED_FOR,)
     tag_mutability: TagMutability = "IMMUTABLE"
     tag_mutability_exclusion_filters: Sequence[str] = ()
     encryption: EncryptionType = "AES256"
@@ -593,6 +661,7 @@ class RepositoryTemplateSettings:
     def __post_init__(self) -> None:
         checks = FieldChecks()
         checks.boolean("enabled", self.enabled)
+        _set(self, "applied_for", _applied_for(checks, self.applied_for))
         filters = checks.strings(
             "tagMutabilityExclusionFilters", self.tag_mutability_exclusion_filters
         )

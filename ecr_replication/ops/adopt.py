@@ -9,10 +9,11 @@ from that account (sources through their source roles) and writes ``operations: 
 ACCOUNT}``. Prints (or writes to ``--output``) a topology JSON that ``--config``, ``cdk.json``
 and the app accept:
 
-* the rules, their prefixes and destinations, per source;
+* the rules, their prefixes, destinations and whether they replicate deletions
+  (``deleteReplication``), per source (a note past 25 unique destinations of one source);
 * per destination: ``allowCreateRepository`` as the live policy grants it; the settings of the
-  live templates for the topology's prefixes (``repositoryTemplate.enabled: false`` when there
-  is none, so a deploy adds nothing that was not there); every live policy statement that the
+  live templates for the topology's prefixes, ``appliedFor`` included
+  (``repositoryTemplate.enabled: false`` when there is none, so a deploy adds nothing that was not there); every live policy statement that the
   generated grants do not reproduce, under ``additionalPolicyStatements`` (a statement
   equivalent to a generated grant is not duplicated; one without a Sid gets ``Kept<n>``).
 
@@ -26,8 +27,8 @@ would remove there is unknown") until it can be read. A source not read is left 
 a deploy leaves its configuration); its grants in a destination's policy are kept verbatim.
 
 ``preflight`` of the imported topology reports nothing that a deploy would remove. What the
-topology cannot carry (a template with a repository policy beyond pull-only access, templates
-for one registry that differ from each other) is named on stderr as a problem (exit 1).
+topology cannot carry (a template with a repository policy beyond pull-only access, one not
+applied for ``REPLICATION``, templates for one registry that differ from each other) is named on stderr as a problem (exit 1).
 
 Exit codes as the other commands: 0 everything read and carried; 1 something live cannot be
 carried by the topology; 2 bad usage; 3 a part of a registry could not be read. Human lines go
@@ -66,6 +67,7 @@ from ..model.adoption import (
 )
 from ..model.checks import account_problem, registry_statement_problems
 from ..model.policies import CREATE_REPOSITORY_ACTIONS, generated_statements, repository_arns
+from ..model.values import many_destinations_warning
 from ..naming import destination_role_name
 from . import report
 from .aws import (
@@ -163,13 +165,19 @@ def read_source(
         )
         return None, findings
     rules = []
-    for index, (destinations, prefixes) in enumerate(live_rules(configuration)):
-        if not destinations:
+    for index, live in enumerate(live_rules(configuration)):
+        if not live.destinations:
             findings.problems.append(
                 f"{registry.key}: rule {index} has no destination in a known region; it is left out"
             )
             continue
-        rules.append(ReplicationRule(destinations=destinations, repository_prefixes=prefixes))
+        rules.append(
+            ReplicationRule(
+                destinations=live.destinations,
+                repository_prefixes=live.prefixes,
+                replicate_deletions=live.replicate_deletions,
+            )
+        )
     if not rules:
         findings.notes.append(f"{registry.key}: no replication rule is deployed; left out")
         return None, findings
@@ -178,6 +186,8 @@ def read_source(
     except ReplicationConfigError as error:
         findings.problems += [f"{registry.key}: {p}" for p in error.problems]
         return None, findings
+    if (too_many := many_destinations_warning(source.rules)) is not None:
+        findings.notes.append(f"{registry.key}: {too_many}")
     return source, findings
 
 
@@ -190,6 +200,8 @@ def _source_json(source: SourceRegistry) -> dict[str, Any]:
         rendered["destinations"] = [
             {"account": d.account, "region": d.region} for d in rule.destinations
         ]
+        if rule.replicate_deletions:
+            rendered["replicateDeletions"] = True
         rules.append(rendered)
     return {"account": source.account, "region": source.region, "rules": rules}
 

@@ -36,7 +36,9 @@ command answers without loading them.
   text; :func:`error_code` reads a ``ClientError``'s code for the expected ones
   (``RepositoryNotFoundException``, ...), which callers handle before :func:`guarded` sees them.
 * Paging: :func:`list_repositories` and :func:`list_images` (``DescribeImages`` with
-  ``maxResults=1000``: one listing per repository per registry), :func:`paginate` for others.
+  ``maxResults=1000``: one listing per repository per registry; ``image_status="ANY"`` for
+  archived images too), :func:`list_image_referrers` (``ListImageReferrers``, which botocore
+  cannot page), :func:`paginate` for others.
 * :func:`run_concurrently` — a bounded thread pool that keeps input order.
 * :func:`home_region` — the region used for account-level calls (STS, EC2 ``DescribeRegions``,
   ``account:GetRegionOptStatus``), which must work even when the registry's region is disabled.
@@ -49,11 +51,11 @@ import functools
 import html
 import re
 import threading
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor, as_completed
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, Literal, TypeVar, cast
+from typing import TYPE_CHECKING, Any, Final, Literal, TypeVar, cast
 
 from .. import naming
 from ..errors import UsageError
@@ -74,7 +76,11 @@ if TYPE_CHECKING:
     from mypy_boto3_cloudformation import CloudFormationClient
     from mypy_boto3_ec2 import EC2Client
     from mypy_boto3_ecr import ECRClient
-    from mypy_boto3_ecr.type_defs import ImageDetailTypeDef, RepositoryTypeDef
+    from mypy_boto3_ecr.type_defs import (
+        ImageDetailTypeDef,
+        ImageReferrerTypeDef,
+        RepositoryTypeDef,
+    )
 
 Side = Literal["source", "destination"]
 CALLER = "caller"
@@ -739,11 +745,25 @@ def destination_stack_resources(
     return [dict(r) for r in answer["StackResources"]]
 
 
-def list_images(client: ECRClient, registry: Registry, repository: str) -> list[ImageDetailTypeDef]:
+ACTIVE = "ACTIVE"
+"""An image's ``imageStatus`` when it can be pulled (what ECR lists without a status filter)."""
+ANY_STATUS: Final = "ANY"
+"""The ``imageStatus`` / ``artifactStatus`` filter that lists images in every status:
+``ACTIVE``, ``ARCHIVED`` (archive storage class) and ``ACTIVATING`` (being restored)."""
+REFERRERS_PAGE_SIZE = 50
+"""``maxResults`` for ``ListImageReferrers``: the largest page its model allows."""
+
+
+def list_images(
+    client: ECRClient, registry: Registry, repository: str, *, image_status: str | None = None
+) -> list[ImageDetailTypeDef]:
     """Every image of a repository: one ``DescribeImages`` listing, 1000 images per page.
 
+    ``image_status``: the ``filter.imageStatus`` to ask for; None leaves it out, and ECR then
+    lists only ``ACTIVE`` images (an archived image is invisible); :data:`ANY_STATUS` lists all.
     Raises ``RepositoryNotFoundException`` (a ``ClientError``) when the repository is missing.
     """
+    status_filter = {} if image_status is None else {"filter": {"imageStatus": image_status}}
     return cast(
         "list[ImageDetailTypeDef]",
         paginate(
@@ -752,8 +772,43 @@ def list_images(client: ECRClient, registry: Registry, repository: str) -> list[
             "imageDetails",
             registryId=registry.account,
             repositoryName=repository,
+            **status_filter,
         ),
     )
+
+
+def image_status(image: ImageDetailTypeDef | ImageReferrerTypeDef | Mapping[str, Any]) -> str:
+    """An image's status (``imageStatus``, or a referrer's ``artifactStatus``): ``ACTIVE``
+    when the answer leaves it out, as ECR did before the archive storage class."""
+    status = image.get("imageStatus", image.get("artifactStatus"))
+    return str(status) if status else ACTIVE
+
+
+def list_image_referrers(
+    client: ECRClient, registry: Registry, repository: str, digest: str
+) -> list[ImageReferrerTypeDef]:
+    """Every referrer (signature, SBOM, attestation) of one image, in every status.
+
+    ``ListImageReferrers`` has no botocore paginator: ``nextToken`` is followed here, 50 a page
+    (its model's maximum). Raises ``RepositoryNotFoundException`` (a ``ClientError``) when the
+    repository is missing, :class:`AccessError` when this botocore lacks the API.
+    """
+    require_operation(client, "list_image_referrers")
+    referrers: list[ImageReferrerTypeDef] = []
+    token: str | None = None
+    while True:
+        page = client.list_image_referrers(
+            registryId=registry.account,
+            repositoryName=repository,
+            subjectId={"imageDigest": digest},
+            filter={"artifactStatus": ANY_STATUS},
+            maxResults=REFERRERS_PAGE_SIZE,
+            **({"nextToken": token} if token else {}),
+        )
+        referrers.extend(page.get("referrers", ()))
+        token = page.get("nextToken")
+        if not token:
+            return referrers
 
 
 # ---------------------------------------------------------------------------------------------

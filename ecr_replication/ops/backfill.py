@@ -93,14 +93,17 @@ from ..errors import UsageError
 from ..model import Registry, SourceRegistry
 from . import report
 from .aws import (
+    ACTIVE,
+    ANY_STATUS,
     AccessError,
     RegistryAccess,
     Side,
     access_for,
     error_code,
     guarded,
+    image_status,
+    list_images,
     list_repositories,
-    paginate,
     run_concurrently,
 )
 from .config import DEFAULT_CONFIG, add_common_arguments, load_topology, registry_argument
@@ -689,23 +692,15 @@ def _stop_one(client: ECRClient, backfill: Backfill) -> None:
 def _image_details(
     access: RegistryAccess, registry: Registry, repository: str, side: Side
 ) -> list[ImageDetailTypeDef]:
-    """Every image of a repository in any storage status (``filter.imageStatus`` ``ANY``:
-    without it ``DescribeImages`` lists only ACTIVE images); none when it does not exist."""
+    """Every image of a repository in any storage status (without the status filter
+    ``DescribeImages`` lists only ACTIVE images); none when it does not exist."""
     client = access.ecr(registry, side=side)
     try:
-        details: list[ImageDetailTypeDef] = paginate(
-            client,
-            "describe_images",
-            "imageDetails",
-            registryId=registry.account,
-            repositoryName=repository,
-            filter={"imageStatus": "ANY"},
-        )
+        return list_images(client, registry, repository, image_status=ANY_STATUS)
     except Exception as error:  # a ClientError's code decides; anything else re-raises
         if error_code(error) != REPOSITORY_NOT_FOUND_ERROR:
             raise
         return []
-    return details
 
 
 def _details_in(
@@ -725,8 +720,7 @@ def replications(detail: ImageDetailTypeDef) -> set[Pair]:
 
 
 def is_active(detail: ImageDetailTypeDef) -> bool:
-    # Listings without the field (older endpoints, emulators) hold active images only.
-    return detail.get("imageStatus", "ACTIVE") == "ACTIVE"
+    return image_status(detail) == ACTIVE
 
 
 def present(details: Sequence[ImageDetailTypeDef]) -> set[Pair]:

@@ -1,10 +1,12 @@
 """``ecr-replication cost``: what will the replicas cost?
 
 For each destination registry: the bytes stored in the source repositories that the rules
-replicate there (``imageSizeInBytes`` from ``DescribeImages``, each digest counted once per
-repository), times ``--storage-price`` per GB-month, since every destination holds a full
-copy; and one full copy's transfer, times ``--transfer-price`` per GB, for copies that cross
-regions. Same-region copies into another account are counted as free transfer.
+replicate there (``imageSizeInBytes`` from ``DescribeImages`` with ``imageStatus: ANY``, each
+digest counted once per repository), times ``--storage-price`` per GB-month, since every
+destination holds a full copy; the bytes of images **archived** in the source (archive storage
+class), apart, times ``--archive-price``; and one full copy's transfer of the active images,
+times ``--transfer-price`` per GB, for copies that cross regions. Same-region copies into
+another account are counted as free transfer.
 
 Assumptions, all stated in the output:
 
@@ -14,11 +16,20 @@ Assumptions, all stated in the output:
 * ``--transfer-price`` defaults to :data:`DEFAULT_TRANSFER_PRICE` (0.09 USD per GB). This is an
   **assumption to check against AWS pricing** for your regions: public sources disagree on
   whether and how much ECR charges for cross-region replication transfer.
+* ``--archive-price`` defaults to :data:`DEFAULT_ARCHIVE_PRICE` (0.10 USD per GB-month), **not
+  verified here**: no price list can be read offline; third-party reports of the 2026 price
+  list give the standard price for the first 150 TB a month and 0.07 above. Archived images
+  are also charged a 90-day minimum and a fee per GB restored, neither counted here.
+* An image archived in the source is assumed archived in each destination too, though each
+  registry archives on its own lifecycle; archived images are not counted in the transfer
+  (replication copied them when they were pushed; whether a backfill copies archived images
+  is not documented).
 * ``imageSizeInBytes`` is the compressed size ECR reports per image; layers shared by several
   images are counted for each, so the estimate is an upper bound.
 
 Calls: per source registry one ``DescribeRepositories`` listing, per matching repository one
-``DescribeImages`` listing (1000 a page), concurrently. Only source registries are read.
+``DescribeImages`` listing (every status, 1000 a page), concurrently. Only source registries
+are read.
 
 IAM permissions. Source accounts (the caller): ``ecr:DescribeRepositories``,
 ``ecr:DescribeImages``. Destination accounts: none.
@@ -37,10 +48,12 @@ if TYPE_CHECKING:
 from ..model import Registry, SourceRegistry
 from . import report
 from .aws import (
+    ANY_STATUS,
     AccessError,
     RegistryAccess,
     access_for,
     guarded,
+    image_status,
     list_images,
     matching_repositories,
     run_concurrently,
@@ -54,17 +67,24 @@ DEFAULT_STORAGE_PRICE = 0.10
 """USD per GB-month of ECR private storage (the published price in most regions)."""
 DEFAULT_TRANSFER_PRICE = 0.09
 """USD per GB transferred to another region. An assumption: check it against AWS pricing."""
+DEFAULT_ARCHIVE_PRICE = 0.10
+"""USD per GB-month of ECR archive storage. Not verified here (no price list can be read
+offline): third-party reports of the 2026 list give 0.10 for the first 150 TB, 0.07 above."""
+ARCHIVED = "ARCHIVED"
 CURRENCY = "USD"
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
 class RepositorySize:
-    """A source repository's stored bytes, each image digest counted once."""
+    """A source repository's stored bytes, each image digest counted once: the active images
+    (``ACTIVE``, or ``ACTIVATING`` while restored) and, apart, the archived ones."""
 
     source: Registry
     repository: str
     images: int
     bytes: int
+    archived_images: int = 0
+    archived_bytes: int = 0
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -77,6 +97,9 @@ class DestinationCost:
     transfer_bytes: int
     storage_cost_per_month: float
     transfer_cost: float
+    archived_images: int = 0
+    archived_bytes: int = 0
+    archive_cost_per_month: float = 0.0
     complete: bool = True
     """False when a source replicating here could not be read: the figures are a lower bound."""
 
@@ -89,6 +112,9 @@ class DestinationCost:
             "images": self.images,
             "bytes": self.bytes,
             "storageCostPerMonth": round(self.storage_cost_per_month, 4),
+            "archivedImages": self.archived_images,
+            "archivedBytes": self.archived_bytes,
+            "archiveStorageCostPerMonth": round(self.archive_cost_per_month, 4),
             "transferBytes": self.transfer_bytes,
             "transferCost": round(self.transfer_cost, 4),
         }
@@ -99,6 +125,7 @@ class CostReport:
     destinations: tuple[DestinationCost, ...]
     storage_price: float
     transfer_price: float
+    archive_price: float = DEFAULT_ARCHIVE_PRICE
     unchecked: tuple[report.Unchecked, ...] = ()
 
     @property
@@ -114,6 +141,14 @@ class CostReport:
         return sum(d.transfer_cost for d in self.destinations)
 
     @property
+    def total_archived_bytes(self) -> int:
+        return sum(d.archived_bytes for d in self.destinations)
+
+    @property
+    def total_archive_cost(self) -> float:
+        return sum(d.archive_cost_per_month for d in self.destinations)
+
+    @property
     def outcome(self) -> report.Outcome:
         return report.Outcome(problems=0, unchecked=self.unchecked)
 
@@ -124,18 +159,29 @@ class CostReport:
             "storagePricePerGbMonth": self.storage_price,
             "transferPricePerGb": self.transfer_price,
             "transferPriceIsAssumption": True,
+            "archivePricePerGbMonth": self.archive_price,
+            "archivePriceIsAssumption": True,
             "destinations": [d.to_json() for d in self.destinations],
             "total": {
                 "bytes": self.total_bytes,
                 "storageCostPerMonth": round(self.total_storage_cost, 4),
+                "archivedBytes": self.total_archived_bytes,
+                "archiveStorageCostPerMonth": round(self.total_archive_cost, 4),
                 "transferCost": round(self.total_transfer_cost, 4),
             },
         }
 
 
-def repository_bytes(images: Sequence[Mapping[str, Any]]) -> tuple[int, int]:
-    """(distinct digests, bytes): an image listed twice (e.g. two tags) is stored once."""
-    sizes = {image["imageDigest"]: int(image.get("imageSizeInBytes", 0)) for image in images}
+def repository_bytes(
+    images: Sequence[Mapping[str, Any]], *, archived: bool = False
+) -> tuple[int, int]:
+    """(distinct digests, bytes) of the active images, or with ``archived`` of the archived
+    ones: an image listed twice (e.g. two tags) is stored once."""
+    sizes = {
+        image["imageDigest"]: int(image.get("imageSizeInBytes", 0))
+        for image in images
+        if (image_status(image) == ARCHIVED) == archived
+    }
     return len(sizes), sum(sizes.values())
 
 
@@ -154,10 +200,19 @@ def _repository_size(
     try:
         client = access.ecr(source, side="source")
         with guarded(f"repository {repository}"):
-            images, size = repository_bytes(list_images(client, source, repository))
+            listed = list_images(client, source, repository, image_status=ANY_STATUS)
     except AccessError as failure:
         return failure
-    return RepositorySize(source=source, repository=repository, images=images, bytes=size)
+    images, size = repository_bytes(listed)
+    archived_images, archived_size = repository_bytes(listed, archived=True)
+    return RepositorySize(
+        source=source,
+        repository=repository,
+        images=images,
+        bytes=size,
+        archived_images=archived_images,
+        archived_bytes=archived_size,
+    )
 
 
 def measure(
@@ -201,6 +256,7 @@ def estimate(
     *,
     storage_price: float = DEFAULT_STORAGE_PRICE,
     transfer_price: float = DEFAULT_TRANSFER_PRICE,
+    archive_price: float = DEFAULT_ARCHIVE_PRICE,
     tracker: report.ProgressTracker | None = None,
 ) -> CostReport:
     """The cost of the replicas of every destination of ``access.topology``."""
@@ -210,7 +266,7 @@ def estimate(
 
     destinations = []
     for destination in topology.destination_registries():
-        repositories = images = stored = transferred = 0
+        repositories = images = stored = transferred = archived_images = archived = 0
         for grant in destination.grants:
             source = topology.source(grant.source)
             assert source is not None  # grants come from the topology's sources
@@ -219,6 +275,8 @@ def estimate(
                     repositories += 1
                     images += size.images
                     stored += size.bytes
+                    archived_images += size.archived_images
+                    archived += size.archived_bytes
                     if grant.source.region != destination.registry.region:
                         transferred += size.bytes
         destinations.append(
@@ -231,6 +289,9 @@ def estimate(
                 transfer_bytes=transferred,
                 storage_cost_per_month=stored / BYTES_PER_GB * storage_price,
                 transfer_cost=transferred / BYTES_PER_GB * transfer_price,
+                archived_images=archived_images,
+                archived_bytes=archived,
+                archive_cost_per_month=archived / BYTES_PER_GB * archive_price,
                 complete=not any(g.source.key in unread for g in destination.grants),
             )
         )
@@ -238,6 +299,7 @@ def estimate(
         destinations=tuple(destinations),
         storage_price=storage_price,
         transfer_price=transfer_price,
+        archive_price=archive_price,
         unchecked=unchecked,
     )
 
@@ -271,8 +333,10 @@ def render(console: Console, estimated: CostReport) -> None:
             "Repositories",
             "Images",
             "Size (GB)",
-            f"Storage ({CURRENCY}/month)",
-            f"Transfer ({CURRENCY}, once)",
+            f"Storage ({CURRENCY}/mo)",
+            "Archived (GB)",
+            f"Archive ({CURRENCY}/mo)",
+            f"Transfer ({CURRENCY})",
         ],
     )
     for d in read:
@@ -283,6 +347,8 @@ def render(console: Console, estimated: CostReport) -> None:
             report.cell(d.images),
             report.cell(_gigabytes(d.bytes)),
             report.cell(_money(d.storage_cost_per_month)),
+            report.cell(_gigabytes(d.archived_bytes)),
+            report.cell(_money(d.archive_cost_per_month)),
             report.cell(_money(d.transfer_cost)),
         )
     for d in estimated.destinations:
@@ -290,7 +356,7 @@ def render(console: Console, estimated: CostReport) -> None:
             table.add_row(
                 report.cell(d.destination.key),
                 report.cell(", ".join(s.key for s in d.sources)),
-                *(report.cell("not read", "yellow") for _ in range(5)),
+                *(report.cell("not read", "yellow") for _ in range(7)),
             )
     table.add_section()
     partial = len(read) < len(estimated.destinations)
@@ -301,6 +367,8 @@ def render(console: Console, estimated: CostReport) -> None:
         report.cell(sum(d.images for d in read)),
         report.cell(_gigabytes(sum(d.bytes for d in read)), "bold"),
         report.cell(_money(sum(d.storage_cost_per_month for d in read)), "bold"),
+        report.cell(_gigabytes(sum(d.archived_bytes for d in read)), "bold"),
+        report.cell(_money(sum(d.archive_cost_per_month for d in read)), "bold"),
         report.cell(_money(sum(d.transfer_cost for d in read)), "bold"),
     )
     console.print(table)
@@ -310,6 +378,10 @@ def render(console: Console, estimated: CostReport) -> None:
         f"Transfer: {estimated.transfer_price} {CURRENCY} per GB for copies to another region "
         "(--transfer-price): an assumption, check it against AWS pricing for your regions. "
         "Same-region copies count as free.",
+        f"Archive: {estimated.archive_price} {CURRENCY} per GB-month for images archived in the "
+        "source, assumed archived in every destination (--archive-price): not verified here "
+        "(no price list can be read offline); a 90-day minimum charge and restore fees are not "
+        "counted. Archived images are not in the transfer.",
         "Sizes: ECR's compressed image sizes, each digest once per repository; layers shared "
         "by images are counted for each, so this is an upper bound. 1 GB = 1024^3 bytes.",
     )
@@ -344,6 +416,14 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         help=f"price per GB of replicating to another region (default: {DEFAULT_TRANSFER_PRICE}, "
         "an assumption: check it against AWS pricing)",
     )
+    parser.add_argument(
+        "--archive-price",
+        metavar="USD",
+        type=_price,
+        default=DEFAULT_ARCHIVE_PRICE,
+        help="price of ECR archive storage per GB-month, for images archived in the source "
+        f"(default: {DEFAULT_ARCHIVE_PRICE}, not verified here: check it against AWS pricing)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -355,6 +435,7 @@ def run(args: argparse.Namespace) -> int:
             access,
             storage_price=args.storage_price,
             transfer_price=args.transfer_price,
+            archive_price=args.archive_price,
             tracker=tracker,
         )
     return report.finish(

@@ -11,8 +11,10 @@ calls (no per-repository or per-image calls):
   When the region is not enabled the registry's other checks are ``skipped``.
 * ``replication-configuration`` (sources): ``DescribeRegistry`` gives the deployed rules; they
   must equal the topology's rules (as a set: the order of rules does not change what ECR
-  replicates). The difference lists ``- missing`` (desired, not deployed) and ``+ unexpected``
-  (deployed, not desired) rules.
+  replicates), whether each replicates deletions (``deleteReplication.enabled``) included. The
+  difference lists ``- missing`` (desired, not deployed) rules, and what a deploy would stop
+  (repositories, or deletions, that live rules replicate and the topology does not). A source
+  with more than 25 unique destinations gets a note (a cap no current AWS page states).
 * ``registry-policy`` (destinations with sources in other accounts): ``GetRegistryPolicy``,
   read by the model's IAM evaluator (:mod:`ecr_replication.model.iam`, the reading ``review``
   applies too) against the grants the topology derives
@@ -20,9 +22,14 @@ calls (no per-repository or per-image calls):
   account must be allowed ``ecr:ReplicateImage``, and ``ecr:CreateRepository`` unless
   ``allowCreateRepository`` is false, on ``repository/<prefix>*`` for each of its prefixes.
   A grant that holds only under a ``Condition`` does not count.
+* ``registry-policy-scope`` (destinations whose policy, as the topology writes it, holds actions
+  registry policy scope ``V1`` refuses: kept statements with e.g. ``ecr:BatchGetImage``):
+  ``GetAccountSetting(REGISTRY_POLICY_SCOPE)``; a registry still on ``V1`` is a problem (the
+  deploy would fail there).
 * ``repository-templates`` (destinations with templates enabled):
-  ``DescribeRepositoryCreationTemplates`` must list a template, applied for ``REPLICATION``
-  with the topology's tag mutability, for each template prefix of the registry. An endpoint
+  ``DescribeRepositoryCreationTemplates`` must list a template, applied for what the topology
+  says (``appliedFor``, always ``REPLICATION``) with the topology's tag mutability, for each
+  template prefix of the registry. An endpoint
   that does not offer the API makes this check (and so the registry) ``unchecked``.
 
 Statuses: ``ok``, ``problem`` (exit 1), ``unchecked`` (exit 3 unless there are problems; the
@@ -33,7 +40,9 @@ IAM permissions. Source accounts (the caller): ``sts:GetCallerIdentity``,
 ``sts:AssumeRole`` on the destination roles. Destination accounts (the destination role the
 constructs create already has these): ``ec2:DescribeRegions`` (or
 ``account:GetRegionOptStatus``), ``ecr:GetRegistryPolicy``,
-``ecr:DescribeRepositoryCreationTemplates``.
+``ecr:DescribeRepositoryCreationTemplates``, ``ecr:GetAccountSetting`` (only the setting
+``REGISTRY_POLICY_SCOPE``, only when the policy needs scope V2),
+``cloudformation:DescribeStackResources``.
 """
 
 from __future__ import annotations
@@ -43,7 +52,7 @@ import json
 import threading
 from collections import Counter
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:
@@ -56,12 +65,15 @@ from ..model.adoption import (
     removed_statements,
     stopped_replications,
 )
+from ..model.limits import REGISTRY_POLICY_SCOPE_SETTING, REGISTRY_POLICY_V1_ACTIONS
 from ..model.policies import (
     CREATE_REPOSITORY_ACTIONS,
     REPLICATION_ACTIONS,
+    actions_scope_v1_refuses,
     registry_policy_statements,
     repository_arns,
 )
+from ..model.values import canonical_applied_for, many_destinations_warning
 from ..naming import destination_stack_name
 from . import report
 from .aws import (
@@ -83,6 +95,7 @@ COMMAND = "preflight"
 REGION_ENABLED = "region-enabled"
 REPLICATION_CONFIGURATION = "replication-configuration"
 REGISTRY_POLICY = "registry-policy"
+REGISTRY_POLICY_SCOPE = "registry-policy-scope"
 REPOSITORY_TEMPLATES = "repository-templates"
 ENABLED_REGION_STATUSES = frozenset(
     {"opt-in-not-required", "opted-in", "ENABLED", "ENABLED_BY_DEFAULT"}
@@ -195,8 +208,9 @@ def check_region(regions: RegionStatuses, registry: Registry, side: Side) -> _Ve
 # ---------------------------------------------------------------------------------------------
 # Replication configuration
 
-RuleSignature = tuple[tuple[str, ...], tuple[str, ...]]
-"""A rule as a comparable value: (sorted destination keys, sorted prefixes)."""
+RuleSignature = tuple[tuple[str, ...], tuple[str, ...], bool]
+"""A rule as a comparable value: (sorted destination keys, sorted prefixes, whether it
+replicates deletions)."""
 
 
 def desired_rules(source: SourceRegistry) -> list[RuleSignature]:
@@ -204,6 +218,7 @@ def desired_rules(source: SourceRegistry) -> list[RuleSignature]:
         (
             tuple(sorted(d.key for d in rule.destinations)),
             tuple(sorted(rule.repository_prefixes)),
+            rule.replicate_deletions,
         )
         for rule in source.rules
     ]
@@ -214,15 +229,16 @@ def deployed_rules(configuration: Mapping[str, Any]) -> list[RuleSignature]:
         (
             tuple(sorted(f"{d.get('registryId')}/{d.get('region')}" for d in rule["destinations"])),
             tuple(sorted(f["filter"] for f in rule.get("repositoryFilters", ()))),
+            (rule.get("deleteReplication") or {}).get("enabled") is True,
         )
         for rule in configuration.get("rules", ())
     ]
 
 
 def describe_rule(rule: RuleSignature) -> str:
-    destinations, prefixes = rule
+    destinations, prefixes, deletions = rule
     what = ", ".join(prefixes) if prefixes else "(every repository)"
-    return f"{what} -> {', '.join(destinations)}"
+    return f"{what} -> {', '.join(destinations)}" + (", deletions too" if deletions else "")
 
 
 def replication_difference(
@@ -234,6 +250,13 @@ def replication_difference(
 
 
 def check_replication_configuration(access: RegistryAccess, source: SourceRegistry) -> _Verdict:
+    verdict = _replication_configuration_verdict(access, source)
+    if (too_many := many_destinations_warning(source.rules)) is None:
+        return verdict
+    return replace(verdict, details=(*verdict.details, f"note: {too_many}"))
+
+
+def _replication_configuration_verdict(access: RegistryAccess, source: SourceRegistry) -> _Verdict:
     ecr = access.ecr(source.registry, side="source", own_account=True)
     with guarded():
         response = ecr.describe_registry()
@@ -346,6 +369,49 @@ def check_registry_policy(access: RegistryAccess, destination: DestinationRegist
 
 
 # ---------------------------------------------------------------------------------------------
+# Registry policy scope
+
+
+def needs_scope_v2(destination: DestinationRegistry) -> dict[str, list[str]]:
+    """The actions of the policy a deploy writes here that scope V1 refuses, by Sid (none when
+    the topology writes no policy)."""
+    if not destination.needs_registry_policy:
+        return {}
+    return actions_scope_v1_refuses(registry_policy_statements(destination))
+
+
+def check_registry_policy_scope(
+    access: RegistryAccess, destination: DestinationRegistry
+) -> _Verdict:
+    """``GetAccountSetting(REGISTRY_POLICY_SCOPE)``: a registry on V1 refuses the policy."""
+    refused = needs_scope_v2(destination)
+    what = "; ".join(f"{sid}: {', '.join(actions)}" for sid, actions in refused.items())
+    ecr = access.ecr(destination.registry, side="destination", own_account=True)
+    require_operation(ecr, "get_account_setting")
+    with guarded():
+        value = ecr.get_account_setting(name=REGISTRY_POLICY_SCOPE_SETTING).get("value")
+    registry = destination.registry
+    if value == "V2":
+        return _Verdict(
+            status="ok",
+            message=f"registry policy scope V2: the policy may hold every ECR action ({what})",
+        )
+    if value == "V1":
+        return _Verdict(
+            status="problem",
+            message="the registry is on registry policy scope V1, which refuses the actions of "
+            f"the policy a deploy writes ({what}): the deploy fails here. Switch it to V2 "
+            f"first (aws ecr put-account-setting --name {REGISTRY_POLICY_SCOPE_SETTING} --value "
+            f"V2 --region {registry.region}, in account {registry.account}), or keep only "
+            f"{', '.join(REGISTRY_POLICY_V1_ACTIONS)}",
+        )
+    raise AccessError(
+        f"GetAccountSetting answered {value!r} for {REGISTRY_POLICY_SCOPE_SETTING}, neither V1 "
+        "nor V2"
+    )
+
+
+# ---------------------------------------------------------------------------------------------
 # Repository creation templates
 
 
@@ -372,6 +438,7 @@ def check_repository_templates(
     templates = list_repository_creation_templates(ecr)
     by_prefix = {t.get("prefix"): t for t in templates}
     wanted_mutability = destination.settings.repository_template.tag_mutability
+    wanted_applied = destination.settings.repository_template.applied_for
     owned = (
         stack_templates(access, destination.registry)
         if any(prefix in by_prefix for prefix in destination.template_prefixes)
@@ -402,11 +469,16 @@ def check_repository_templates(
                 "defaults (mutable tags, AES256, no policies)"
             )
             continue
-        applied_for = list(template.get("appliedFor", ()))
+        applied_for = canonical_applied_for(template.get("appliedFor", ()))
         if "REPLICATION" not in applied_for:
             lines.append(
                 f"template {prefix!r} is not applied for REPLICATION (appliedFor: "
                 f"{', '.join(applied_for) or 'none'})"
+            )
+        elif applied_for != wanted_applied:
+            lines.append(
+                f"template {prefix!r} is applied for {', '.join(applied_for)}; the topology "
+                f"wants {', '.join(wanted_applied)}"
             )
         mutability = template.get("imageTagMutability")
         if mutability and mutability != wanted_mutability:
@@ -483,6 +555,10 @@ def check_target(
         destination = topology.destination_registry(registry)
         assert destination is not None  # targets come from the topology's destinations
         checks.append((REGISTRY_POLICY, lambda: check_registry_policy(access, destination)))
+        if needs_scope_v2(destination):
+            checks.append(
+                (REGISTRY_POLICY_SCOPE, lambda: check_registry_policy_scope(access, destination))
+            )
         if destination.needs_template:
             checks.append(
                 (REPOSITORY_TEMPLATES, lambda: check_repository_templates(access, destination))

@@ -32,18 +32,27 @@ has this envelope, with the command's own fields next to it::
 
     {"registry": "ACCOUNT/REGION", "side": "source" | "destination",
      "check": "region-enabled" | "replication-configuration" | "registry-policy"
-              | "repository-templates",
+              | "registry-policy-scope" | "repository-templates",
      "status": "ok" | "problem" | "unchecked" | "skipped",
      "message": "<one line>", "details": ["<line>", ...]}
 
-``ecr-replication/verify/v1`` adds ``"repositoryFilter"`` (the ``--repository`` value or null)
-and ``"results"``: one object per source repository and destination::
+``ecr-replication/verify/v1`` adds ``"repositoryFilter"`` (the ``--repository`` value or null),
+``"referrers"`` (whether ``--referrers`` was given) and ``"results"``: one object per source
+repository and destination::
 
     {"source": "ACCOUNT/REGION", "repository": "<name>", "destination": "ACCOUNT/REGION",
      "status": "ok" | "problem" | "unchecked", "sourceTags": <int>, "missingRepository": <bool>,
-     "missingTags": [{"tag", "digest", "replicationStatus"}],
-     "digestMismatches": [{"tag", "sourceDigest", "destinationDigest", "replicationStatus"}],
+     "missingTags": [{"tag", "digest", "replicationStatus", "sourceStatus"}],
+     "digestMismatches": [{"tag", "sourceDigest", "destinationDigest", "replicationStatus",
+                           "sourceStatus", "destinationStatus"}],
+     "archivedTags": [{"tag", "digest", "sourceStatus", "destinationStatus"}],
+     "missingReferrers": [{"subjectDigest", "subjectTags": [...], "digest", "artifactType"}],
      "reason": "<why unchecked>" | null}
+
+where a status is an image's ``imageStatus`` (``ACTIVE``, ``ARCHIVED``, ``ACTIVATING``);
+``archivedTags`` are tags present on both sides whose image is not ``ACTIVE`` on one or both
+(present: no problem); ``missingReferrers`` is filled with ``--referrers`` only. A referrer
+listing that failed is under ``unchecked`` with ``check`` ``list referrers``.
 
 where ``replicationStatus`` is null (not looked up) or ``{"status": "IN_PROGRESS" | "COMPLETE"
 | "FAILED" | null, "failureCode": str | null, "error": str | null}`` (``error`` set when
@@ -53,12 +62,18 @@ where ``replicationStatus`` is null (not looked up) or ``{"status": "IN_PROGRESS
 
     {"currency": "USD", "bytesPerGigabyte": 1073741824, "storagePricePerGbMonth": <float>,
      "transferPricePerGb": <float>, "transferPriceIsAssumption": true,
+     "archivePricePerGbMonth": <float>, "archivePriceIsAssumption": true,
      "destinations": [{"destination": "ACCOUNT/REGION", "complete": <bool>,
                        "sources": ["ACCOUNT/REGION", ...],
                        "repositories": <int>, "images": <int>, "bytes": <int>,
-                       "storageCostPerMonth": <float>, "transferBytes": <int>,
-                       "transferCost": <float>}],
-     "total": {"bytes": <int>, "storageCostPerMonth": <float>, "transferCost": <float>}}
+                       "storageCostPerMonth": <float>, "archivedImages": <int>,
+                       "archivedBytes": <int>, "archiveStorageCostPerMonth": <float>,
+                       "transferBytes": <int>, "transferCost": <float>}],
+     "total": {"bytes": <int>, "storageCostPerMonth": <float>, "archivedBytes": <int>,
+               "archiveStorageCostPerMonth": <float>, "transferCost": <float>}}
+
+``images`` and ``bytes`` are the active images (``ACTIVE`` or ``ACTIVATING``); the archived
+ones (archived in the source) are apart, and not in the transfer.
 
 ``complete`` is false when a source replicating into the destination could not be read (it is
 named under ``unchecked``): that destination's figures, and the total, are then a lower bound.

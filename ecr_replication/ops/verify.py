@@ -4,20 +4,35 @@ For every repository of every source registry that the replication rules match (
 ``--repository NAME``): every tag must exist in every destination of that repository with the
 **same digest**. Reports missing repositories, missing tags and digest mismatches.
 
+Archived images count. ``DescribeImages`` lists only ``ACTIVE`` images unless asked for another
+status, and each registry archives on its own lifecycle, so both sides are listed with
+``imageStatus: ANY`` and digests are compared whatever their status: a tag whose image the
+destination (or the source) archived is present, reported with its statuses
+(``archivedTags``); an archived source image the destination lacks is missing.
+
+``--referrers`` (off by default: one call per image and registry) also compares, for every
+image present on both sides, its OCI referrers (signatures, SBOMs, attestations:
+``ListImageReferrers``, artifact type and digest, in every status): a referrer of the source
+image that the destination image lacks is a problem (``missingReferrers``). No AWS page says
+whether replication copies referrers; this is how to find out, per image.
+
 Calls: per source registry one ``DescribeRepositories`` listing; per repository and registry one
 ``DescribeImages`` listing (1000 images a page); all listings concurrently on a bounded pool.
 The only per-image calls are ``DescribeImageReplicationStatus`` for the images that are
 missing or differ (at most :data:`MAX_STATUS_LOOKUPS` digests per repository, one call per
-digest serving every destination); they add the status and failure code to the report, and
-their failure never changes the verdict.
+digest serving every destination), which add the status and failure code to the report and
+whose failure never changes the verdict; and with ``--referrers`` one ``ListImageReferrers``
+per image present on both sides, in the source once and in each destination that has it.
 
 A source repository without tags passes without listing its destinations: ECR creates the
 destination repository on the first replication, so its absence is expected.
 
 IAM permissions. Source accounts (the caller): ``ecr:DescribeRepositories``,
 ``ecr:DescribeImages``, ``ecr:DescribeImageReplicationStatus``, ``sts:GetCallerIdentity`` and
-``sts:AssumeRole`` on the destination roles. Destination accounts (the destination role has
-them): ``ecr:DescribeImages`` on the replicated repositories.
+``sts:AssumeRole`` on the destination roles; with ``--referrers`` ``ecr:BatchGetImage`` (what
+``ListImageReferrers`` requires; it has no action of its own). Destination accounts (the
+destination role has them): ``ecr:DescribeImages`` on the replicated repositories, and
+``ecr:BatchGetImage`` there for ``--referrers``.
 """
 
 from __future__ import annotations
@@ -35,12 +50,16 @@ from ..errors import UsageError
 from ..model import Registry, SourceRegistry
 from . import report
 from .aws import (
+    ACTIVE,
+    ANY_STATUS,
     AccessError,
     RegistryAccess,
     access_for,
     describe_failure,
     error_code,
     guarded,
+    image_status,
+    list_image_referrers,
     list_images,
     matching_repositories,
     run_concurrently,
@@ -53,9 +72,27 @@ MAX_STATUS_LOOKUPS = 25
 MAX_DETAIL_LINES = 6
 LIST_IMAGES = "list images"
 LIST_REPOSITORIES = "list repositories"
+LIST_REFERRERS = "list referrers"
 
-TagDigests = dict[str, str]
-"""A repository's tags, each with the digest of the image it points to."""
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class Listing:
+    """A repository's images as ``DescribeImages`` with ``imageStatus: ANY`` lists them."""
+
+    tags: Mapping[str, str]
+    """Each tag, with the digest of the image it points to."""
+    statuses: Mapping[str, str]
+    """Each listed digest, with its ``imageStatus`` (``ACTIVE``, ``ARCHIVED``, ``ACTIVATING``)."""
+
+    def status(self, digest: str) -> str:
+        return self.statuses.get(digest, ACTIVE)
+
+
+def listing_of(images: Sequence[Mapping[str, Any]]) -> Listing:
+    return Listing(
+        tags={tag: image["imageDigest"] for image in images for tag in image.get("imageTags", ())},
+        statuses={image["imageDigest"]: image_status(image) for image in images},
+    )
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -80,12 +117,15 @@ class MissingTag:
     tag: str
     digest: str
     replication_status: ReplicationStatus | None = None
+    source_status: str = ACTIVE
+    """The source image's ``imageStatus``: an archived source image counts as any other."""
 
     def to_json(self) -> dict[str, Any]:
         return {
             "tag": self.tag,
             "digest": self.digest,
             "replicationStatus": _status_json(self.replication_status),
+            "sourceStatus": self.source_status,
         }
 
 
@@ -95,6 +135,8 @@ class DigestMismatch:
     source_digest: str
     destination_digest: str
     replication_status: ReplicationStatus | None = None
+    source_status: str = ACTIVE
+    destination_status: str = ACTIVE
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -102,6 +144,45 @@ class DigestMismatch:
             "sourceDigest": self.source_digest,
             "destinationDigest": self.destination_digest,
             "replicationStatus": _status_json(self.replication_status),
+            "sourceStatus": self.source_status,
+            "destinationStatus": self.destination_status,
+        }
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class ArchivedTag:
+    """A tag present on both sides with the same digest, whose image is not ``ACTIVE`` on one
+    side or both: replicated, though it cannot be pulled there until it is restored."""
+
+    tag: str
+    digest: str
+    source_status: str
+    destination_status: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "tag": self.tag,
+            "digest": self.digest,
+            "sourceStatus": self.source_status,
+            "destinationStatus": self.destination_status,
+        }
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class MissingReferrer:
+    """A referrer (signature, SBOM, ...) of a source image that the destination image lacks."""
+
+    subject_digest: str
+    subject_tags: tuple[str, ...]
+    digest: str
+    artifact_type: str
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "subjectDigest": self.subject_digest,
+            "subjectTags": list(self.subject_tags),
+            "digest": self.digest,
+            "artifactType": self.artifact_type,
         }
 
 
@@ -121,6 +202,8 @@ class RepositoryResult:
     missing_repository: bool = False
     missing_tags: tuple[MissingTag, ...] = ()
     digest_mismatches: tuple[DigestMismatch, ...] = ()
+    archived_tags: tuple[ArchivedTag, ...] = ()
+    missing_referrers: tuple[MissingReferrer, ...] = ()
     reason: str | None = None
 
     def to_json(self) -> dict[str, Any]:
@@ -133,6 +216,8 @@ class RepositoryResult:
             "missingRepository": self.missing_repository,
             "missingTags": [m.to_json() for m in self.missing_tags],
             "digestMismatches": [m.to_json() for m in self.digest_mismatches],
+            "archivedTags": [a.to_json() for a in self.archived_tags],
+            "missingReferrers": [m.to_json() for m in self.missing_referrers],
             "reason": self.reason,
         }
 
@@ -150,10 +235,6 @@ class VerifyReport:
         )
 
 
-def tag_digests(images: Sequence[Mapping[str, Any]]) -> TagDigests:
-    return {tag: image["imageDigest"] for image in images for tag in image.get("imageTags", ())}
-
-
 # ---------------------------------------------------------------------------------------------
 # Listings
 
@@ -169,9 +250,9 @@ class _Collected:
     """What the listings found, filled in phase by phase."""
 
     repositories: list[_SourceRepository] = field(default_factory=list)
-    source_tags: dict[_SourceRepository, TagDigests] = field(default_factory=dict)
+    source_listings: dict[_SourceRepository, Listing] = field(default_factory=dict)
     # None: the destination repository does not exist; AccessError: could not be listed.
-    destination_tags: dict[tuple[Registry, str], TagDigests | AccessError | None] = field(
+    destination_listings: dict[tuple[Registry, str], Listing | AccessError | None] = field(
         default_factory=dict
     )
     unchecked: list[report.Unchecked] = field(default_factory=list)
@@ -190,18 +271,19 @@ def _source_repositories(
         return failure
 
 
-def _tags_or_missing(
+def _listing_or_missing(
     access: RegistryAccess, registry: Registry, repository: str, *, destination: bool
-) -> TagDigests | AccessError | None:
+) -> Listing | AccessError | None:
     try:
         client = access.ecr(registry, side="destination" if destination else "source")
         with guarded(f"repository {repository}"):
             try:
-                return tag_digests(list_images(client, registry, repository))
+                images = list_images(client, registry, repository, image_status=ANY_STATUS)
             except Exception as error:  # a ClientError's code decides; anything else re-raises
                 if error_code(error) != "RepositoryNotFoundException":
                     raise
                 return None
+            return listing_of(images)
     except AccessError as failure:
         return failure
 
@@ -247,7 +329,7 @@ def collect(
         tracker.add(len(collected.repositories))
     source_listings = run_concurrently(
         collected.repositories,
-        lambda r: _tags_or_missing(access, r.source.registry, r.name, destination=False),
+        lambda r: _listing_or_missing(access, r.source.registry, r.name, destination=False),
         on_done=advance,
     )
     for repository, listing in zip(collected.repositories, source_listings, strict=True):
@@ -262,14 +344,14 @@ def collect(
         elif listing is None:
             collected.absent.append(repository)
         else:
-            collected.source_tags[repository] = listing
+            collected.source_listings[repository] = listing
 
     # One listing per repository per destination registry, however many sources share it.
     wanted = round_robin(
         dict.fromkeys(
             (destination, repository.name)
-            for repository, tags in collected.source_tags.items()
-            if tags
+            for repository, listing in collected.source_listings.items()
+            if listing.tags
             for destination in repository.source.destinations
             if repository.source.matches(repository.name, destination)
         )
@@ -278,10 +360,10 @@ def collect(
         tracker.add(len(wanted))
     destination_listings = run_concurrently(
         wanted,
-        lambda key: _tags_or_missing(access, key[0], key[1], destination=True),
+        lambda key: _listing_or_missing(access, key[0], key[1], destination=True),
         on_done=advance,
     )
-    collected.destination_tags = dict(zip(wanted, destination_listings, strict=True))
+    collected.destination_listings = dict(zip(wanted, destination_listings, strict=True))
     return collected
 
 
@@ -291,40 +373,71 @@ def collect(
 
 def compare(
     repository: _SourceRepository,
-    source_tags: TagDigests,
+    source: Listing,
     destination: Registry,
-    listing: TagDigests | AccessError | None,
+    listing: Listing | AccessError | None,
 ) -> RepositoryResult:
-    """One source repository against one destination's listing (no API calls)."""
+    """One source repository against one destination's listing (no API calls).
+
+    Digests are compared whatever their status: an image archived on either side is present.
+    """
     base = RepositoryResult(
         source=repository.source.registry,
         repository=repository.name,
         destination=destination,
         status="ok",
-        source_tags=len(source_tags),
+        source_tags=len(source.tags),
     )
-    if not source_tags:
+    if not source.tags:
         return base
     if isinstance(listing, AccessError):
         return replace(base, status="unchecked", reason=listing.reason)
     if listing is None:
         return replace(base, status="problem", missing_repository=True)
+    tags = sorted(source.tags.items())
     missing = tuple(
-        MissingTag(tag=tag, digest=digest)
-        for tag, digest in sorted(source_tags.items())
-        if tag not in listing
+        MissingTag(tag=tag, digest=digest, source_status=source.status(digest))
+        for tag, digest in tags
+        if tag not in listing.tags
     )
     mismatches = tuple(
-        DigestMismatch(tag=tag, source_digest=digest, destination_digest=listing[tag])
-        for tag, digest in sorted(source_tags.items())
-        if tag in listing and listing[tag] != digest
+        DigestMismatch(
+            tag=tag,
+            source_digest=digest,
+            destination_digest=listing.tags[tag],
+            source_status=source.status(digest),
+            destination_status=listing.status(listing.tags[tag]),
+        )
+        for tag, digest in tags
+        if tag in listing.tags and listing.tags[tag] != digest
+    )
+    archived = tuple(
+        ArchivedTag(
+            tag=tag,
+            digest=digest,
+            source_status=source.status(digest),
+            destination_status=listing.status(digest),
+        )
+        for tag, digest in tags
+        if listing.tags.get(tag) == digest
+        and (source.status(digest), listing.status(digest)) != (ACTIVE, ACTIVE)
     )
     return replace(
         base,
         status="problem" if missing or mismatches else "ok",
         missing_tags=missing,
         digest_mismatches=mismatches,
+        archived_tags=archived,
     )
+
+
+def replicated_images(source: Listing, listing: Listing) -> dict[str, tuple[str, ...]]:
+    """The digests present on both sides under a tag of the source, each with those tags."""
+    found: dict[str, list[str]] = {}
+    for tag, digest in sorted(source.tags.items()):
+        if listing.tags.get(tag) == digest:
+            found.setdefault(digest, []).append(tag)
+    return {digest: tuple(tags) for digest, tags in found.items()}
 
 
 def replication_statuses(
@@ -374,46 +487,143 @@ def _with_statuses(
     return replace(
         result,
         missing_tags=tuple(
-            MissingTag(tag=m.tag, digest=m.digest, replication_status=status_for(m.digest))
-            for m in result.missing_tags
+            replace(m, replication_status=status_for(m.digest)) for m in result.missing_tags
         ),
         digest_mismatches=tuple(
-            DigestMismatch(
-                tag=m.tag,
-                source_digest=m.source_digest,
-                destination_digest=m.destination_digest,
-                replication_status=status_for(m.source_digest),
-            )
+            replace(m, replication_status=status_for(m.source_digest))
             for m in result.digest_mismatches
         ),
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# Referrers (--referrers)
+
+ReferrerKey = tuple[Registry, str, str, bool]
+"""``(registry, repository, subject digest, read as a destination)``: one
+``ListImageReferrers`` call (a registry is read with the credentials of its side)."""
+Referrers = dict[str, str]
+"""An image's referrers: each referrer digest with its artifact type (else its media type)."""
+
+
+def image_referrers(access: RegistryAccess, key: ReferrerKey) -> Referrers | AccessError:
+    registry, repository, digest, destination = key
+    try:
+        client = access.ecr(registry, side="destination" if destination else "source")
+        with guarded(f"repository {repository}"):
+            found = list_image_referrers(client, registry, repository, digest)
+    except AccessError as failure:
+        return failure
+    return {
+        str(r["digest"]): str(r.get("artifactType") or r.get("mediaType") or "unknown")
+        for r in found
+    }
+
+
+def _with_referrers(
+    result: RepositoryResult,
+    images: Mapping[str, tuple[str, ...]],
+    answers: Mapping[ReferrerKey, Referrers | AccessError],
+) -> RepositoryResult:
+    """The result with the source images' referrers that the destination images lack (a
+    problem); an image whose referrers could not be listed on either side is left out (the
+    listing is named unchecked)."""
+    missing = []
+    for digest, tags in images.items():
+        in_source = answers.get((result.source, result.repository, digest, False))
+        in_destination = answers.get((result.destination, result.repository, digest, True))
+        if not isinstance(in_source, dict) or not isinstance(in_destination, dict):
+            continue
+        missing += [
+            MissingReferrer(
+                subject_digest=digest, subject_tags=tags, digest=referrer, artifact_type=kind
+            )
+            for referrer, kind in sorted(in_source.items())
+            if referrer not in in_destination
+        ]
+    if not missing:
+        return result
+    return replace(result, status="problem", missing_referrers=tuple(missing))
+
+
+def compare_referrers(
+    access: RegistryAccess,
+    results: Sequence[RepositoryResult],
+    collected: _Collected,
+    tracker: report.ProgressTracker | None,
+) -> tuple[list[RepositoryResult], list[report.Unchecked]]:
+    """``--referrers``: list the referrers of every image present on both sides, once per
+    registry (a source image once, however many destinations have it), and compare."""
+    listings = {
+        (r.source.registry, r.name): listing for r, listing in collected.source_listings.items()
+    }
+    images: dict[int, dict[str, tuple[str, ...]]] = {}
+    calls: dict[ReferrerKey, None] = {}
+    for index, result in enumerate(results):
+        destination = collected.destination_listings.get((result.destination, result.repository))
+        if result.status == "unchecked" or not isinstance(destination, Listing):
+            continue
+        images[index] = replicated_images(listings[(result.source, result.repository)], destination)
+        for digest in images[index]:
+            calls[(result.source, result.repository, digest, False)] = None
+            calls[(result.destination, result.repository, digest, True)] = None
+    keys = list(calls)
+    if tracker is not None:
+        tracker.add(len(keys))
+    answers = dict(
+        zip(
+            keys,
+            run_concurrently(
+                keys,
+                lambda key: image_referrers(access, key),
+                on_done=tracker.advance if tracker is not None else None,
+            ),
+            strict=True,
+        )
+    )
+    unchecked = [
+        report.Unchecked(registry=key[0].key, check=LIST_REFERRERS, reason=answer.reason)
+        for key, answer in answers.items()
+        if isinstance(answer, AccessError)
+    ]
+    compared = [
+        _with_referrers(result, images[index], answers) if index in images else result
+        for index, result in enumerate(results)
+    ]
+    return compared, list({(u.registry, u.reason): u for u in unchecked}.values())
+
+
+# ---------------------------------------------------------------------------------------------
+# The command
 
 
 def verify(
     access: RegistryAccess,
     *,
     repository: str | None = None,
+    referrers: bool = False,
     tracker: report.ProgressTracker | None = None,
 ) -> VerifyReport:
-    """Compare every matching source repository with each of its destinations."""
+    """Compare every matching source repository with each of its destinations; with
+    ``referrers`` also the referrers of every image present on both sides."""
     if repository is not None and not any(s.matches(repository) for s in access.topology.sources):
         raise UsageError(
             f"--repository: {repository!r} matches no replication rule of the topology"
         )
     collected = collect(access, only=repository, tracker=tracker)
-    if repository is not None and not collected.source_tags and not collected.unchecked:
+    if repository is not None and not collected.source_listings and not collected.unchecked:
         raise UsageError(
             f"--repository: {repository!r} is not in any source registry whose rules match it "
             f"({', '.join(r.source.registry.key for r in collected.absent)})"
         )
 
     results: list[RepositoryResult] = []
-    for source_repository, source_tags in collected.source_tags.items():
+    for source_repository, source_listing in collected.source_listings.items():
         source = source_repository.source
         for destination in source.destinations:
             if source.matches(source_repository.name, destination):
-                listing = collected.destination_tags.get((destination, source_repository.name))
-                results.append(compare(source_repository, source_tags, destination, listing))
+                listing = collected.destination_listings.get((destination, source_repository.name))
+                results.append(compare(source_repository, source_listing, destination, listing))
 
     # Per-image calls only for what is missing or differs, one per source digest.
     lookups: dict[tuple[Registry, str], list[str]] = {}
@@ -435,9 +645,10 @@ def verify(
     by_repository: dict[tuple[Registry, str], dict[str, Any]] = {}
     for (src, repo, digest), answer in zip(calls, answers, strict=True):
         by_repository.setdefault((src, repo), {})[digest] = answer
-    final = tuple(
-        _with_statuses(r, by_repository.get((r.source, r.repository), {})) for r in results
-    )
+    final = [_with_statuses(r, by_repository.get((r.source, r.repository), {})) for r in results]
+    referrer_unchecked: list[report.Unchecked] = []
+    if referrers:
+        final, referrer_unchecked = compare_referrers(access, final, collected, tracker)
     unchecked = [
         *collected.unchecked,
         *(
@@ -447,8 +658,9 @@ def verify(
             for r in final
             if r.status == "unchecked"
         ),
+        *referrer_unchecked,
     ]
-    return VerifyReport(results=final, unchecked=tuple(unchecked))
+    return VerifyReport(results=tuple(final), unchecked=tuple(unchecked))
 
 
 # ---------------------------------------------------------------------------------------------
@@ -460,6 +672,17 @@ def _short_digest(digest: str) -> str:
     return f"{algorithm}:{value[:12]}" if value else digest
 
 
+def _where_archived(source_status: str, destination_status: str) -> str:
+    """``ARCHIVED in the destination``, ``ARCHIVED in the source, ACTIVATING in the
+    destination``, ...: the sides whose image is not ``ACTIVE``."""
+    sides = [
+        f"{status} in the {side}"
+        for side, status in (("source", source_status), ("destination", destination_status))
+        if status != ACTIVE
+    ]
+    return ", ".join(sides)
+
+
 def detail_lines(result: RepositoryResult) -> list[str]:
     if result.status == "unchecked":
         return ["could not be read (the reason is below the table)"]
@@ -468,18 +691,43 @@ def detail_lines(result: RepositoryResult) -> list[str]:
         return [f"repository missing in the destination ({result.source_tags} {noun} to replicate)"]
     lines = []
     for missing in result.missing_tags:
-        status = f" ({missing.replication_status})" if missing.replication_status else ""
-        lines.append(f"missing tag {missing.tag} ({_short_digest(missing.digest)}){status}")
+        notes = [
+            *(
+                [f"{missing.source_status} in the source"]
+                if missing.source_status != ACTIVE
+                else []
+            ),
+            *([str(missing.replication_status)] if missing.replication_status else []),
+        ]
+        lines.append(
+            f"missing tag {missing.tag} ({_short_digest(missing.digest)})"
+            + (f" ({'; '.join(notes)})" if notes else "")
+        )
     for mismatch in result.digest_mismatches:
         status = f" ({mismatch.replication_status})" if mismatch.replication_status else ""
         lines.append(
             f"tag {mismatch.tag}: {_short_digest(mismatch.source_digest)} in the source, "
             f"{_short_digest(mismatch.destination_digest)} in the destination{status}"
         )
+    for referrer in result.missing_referrers:
+        lines.append(
+            f"missing referrer {referrer.artifact_type} {_short_digest(referrer.digest)} of "
+            f"{', '.join(referrer.subject_tags)} ({_short_digest(referrer.subject_digest)})"
+        )
+    for archived in result.archived_tags:
+        lines.append(
+            f"tag {archived.tag} present, "
+            f"{_where_archived(archived.source_status, archived.destination_status)}"
+        )
     if len(lines) > MAX_DETAIL_LINES:
         hidden = len(lines) - MAX_DETAIL_LINES + 1
         lines = [*lines[: MAX_DETAIL_LINES - 1], f"... and {hidden} more (see --json)"]
     return lines
+
+
+def _tags_cell(result: RepositoryResult) -> str:
+    archived = len(result.archived_tags)
+    return f"{result.source_tags} ({archived} archived)" if archived else str(result.source_tags)
 
 
 def render(console: Console, verified: VerifyReport) -> None:
@@ -497,7 +745,7 @@ def render(console: Console, verified: VerifyReport) -> None:
             report.cell(r.source.key),
             report.cell(r.repository),
             report.cell(r.destination.key),
-            report.cell(r.source_tags),
+            report.cell(_tags_cell(r)),
             report.status_cell(r.status),
             report.cell("\n".join(detail_lines(r))),
         )
@@ -512,6 +760,12 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         default=None,
         help="check only this source repository (default: every repository the rules match)",
     )
+    parser.add_argument(
+        "--referrers",
+        action="store_true",
+        help="also compare the referrers (signatures, SBOMs) of every replicated image "
+        "(ListImageReferrers: one call per image and registry; default: off)",
+    )
 
 
 def run(args: argparse.Namespace) -> int:
@@ -519,17 +773,20 @@ def run(args: argparse.Namespace) -> int:
     access = access_for(topology, args)
     console = report.make_console()
     with report.progress(console, "Comparing repositories", enabled=not args.json) as tracker:
-        verified = verify(access, repository=args.repository, tracker=tracker)
+        verified = verify(
+            access, repository=args.repository, referrers=args.referrers, tracker=tracker
+        )
     return report.finish(
         command=COMMAND,
         as_json=args.json,
         outcome=verified.outcome,
         body={
             "repositoryFilter": args.repository,
+            "referrers": args.referrers,
             "results": [r.to_json() for r in verified.results],
         },
         render=lambda c: render(c, verified),
         ok_message="Replication works: every source tag is in every destination with the "
-        "same digest.",
+        "same digest" + (", every replicated image with its referrers." if args.referrers else "."),
         console=console,
     )

@@ -35,6 +35,7 @@ from .report import (
     ReplicationEdge,
     Review,
     RoleInfo,
+    RuleInfo,
     SourceInfo,
     TemplateInfo,
     Trust,
@@ -58,6 +59,29 @@ DEFAULT_BUS = "default"
 
 REPLICATE = "ecr:ReplicateImage"
 CREATE_REPOSITORY = "ecr:CreateRepository"
+
+
+def _rules(stack: AssemblyStack) -> list[RuleInfo]:
+    """The stack's replication rules in order, each with whether it replicates deletions."""
+    found = []
+    for _id, properties in stack.resources("AWS::ECR::ReplicationConfiguration"):
+        for rule in as_objects(as_object(properties.get("ReplicationConfiguration")).get("Rules")):
+            deletions = as_object(rule.get("DeleteReplication")).get("Enabled")
+            found.append(
+                RuleInfo(
+                    repository_prefixes=tuple(
+                        text(f.get("Filter"), stack.info)
+                        for f in as_objects(rule.get("RepositoryFilters"))
+                    ),
+                    destinations=tuple(
+                        f"{text(d.get('RegistryId'), stack.info)}/{text(d.get('Region'), stack.info)}"
+                        for d in as_objects(rule.get("Destinations"))
+                    ),
+                    # CloudFormation reads a Boolean given as the string "true" too.
+                    replicate_deletions=deletions is True or str(deletions).lower() == "true",
+                )
+            )
+    return found
 
 
 def _replication_edges(stack: AssemblyStack) -> list[ReplicationEdge]:
@@ -145,6 +169,7 @@ def _permissions(value: Any, stack: AssemblyStack) -> list[Permission]:
             effect=str(statement.get("Effect")),
             actions=tuple(sorted(texts(statement.get("Action"), stack.info))),
             resources=tuple(texts(statement.get("Resource"), stack.info)),
+            conditions=conditions(statement, stack.info),
         )
         for statement in statements(document(value, stack.info))
     ]
@@ -420,6 +445,7 @@ def build_review(
             registry=key,
             stacks=tuple(s.info.name for s in source_stacks),
             roles=tuple(r for s in source_stacks for r in _roles(s)),
+            rules=tuple(r for s in source_stacks for r in _rules(s)),
         )
         for key in sorted({edge.source for edge in edges})
         if (

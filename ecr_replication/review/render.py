@@ -35,7 +35,9 @@ name such as ``"ecr.amazonaws.com"``)::
          "alerts": [{"stack", "forwardedTo": "ACCOUNT/REGION" | null, "topic",
                      "emails": [...], "alarm": bool}]}    # [] = nobody is alerted
       ],
-      "sources": [{"registry", "stacks": [...], "roles": [ROLE...]}],
+      "sources": [{"registry", "stacks": [...], "roles": [ROLE...],
+                   "rules": [{"repositoryPrefixes": [...], "destinations": [...],
+                              "replicateDeletions": bool}]}],   # in order
       "warnings": [{"code", "subject", "message"}],
       "cdkWarnings": [{"stack", "path", "message", "ack": "..." | null}],
       "baseline": null | {"added": [ACCESS...], "removed": [ACCESS...]},
@@ -49,7 +51,7 @@ the stacks carry the mark ``enable_guard`` writes; ``failures`` as the validatio
 them (``control``: the id such as ``CT.KMS.PR.3``; ``resources``: construct paths).
 
 ``ROLE`` is ``{"name", "stack", "trustedBy": [{"principal", "conditions": [...]}],
-"permissions": [{"effect", "actions": [...], "resources": [...]}]}``; a source's roles are
+"permissions": [{"effect", "actions": [...], "resources": [...], "conditions": [...]}]}``; a source's roles are
 those of the stacks holding its replication configuration (the source role the commands assume
 from an operations account, the backfill function's role).
 
@@ -135,7 +137,19 @@ def review_json(review: Review) -> dict[str, Any]:
         ],
         "destinations": [_destination_json(d) for d in review.destinations],
         "sources": [
-            {"registry": src.registry, "stacks": list(src.stacks), "roles": _roles_json(src.roles)}
+            {
+                "registry": src.registry,
+                "stacks": list(src.stacks),
+                "roles": _roles_json(src.roles),
+                "rules": [
+                    {
+                        "repositoryPrefixes": list(r.repository_prefixes),
+                        "destinations": list(r.destinations),
+                        "replicateDeletions": r.replicate_deletions,
+                    }
+                    for r in src.rules
+                ],
+            }
             for src in review.sources
         ],
         "warnings": [
@@ -179,7 +193,12 @@ def _roles_json(roles: Iterable[RoleInfo]) -> list[dict[str, Any]]:
                 for t in r.trusted_by
             ],
             "permissions": [
-                {"effect": p.effect, "actions": list(p.actions), "resources": list(p.resources)}
+                {
+                    "effect": p.effect,
+                    "actions": list(p.actions),
+                    "resources": list(p.resources),
+                    "conditions": _conditions_json(p.conditions),
+                }
                 for p in r.permissions
             ],
         }
@@ -496,21 +515,47 @@ def _roles_markdown(roles: Iterable[RoleInfo]) -> list[str]:
             f"- {'' if p.effect == 'Allow' else f'{p.effect}: '}"
             f"{', '.join(_code(a) for a in p.actions)} on "
             f"{', '.join(_code(resource_text(r)) for r in p.resources) or 'its own resources'}"
+            + (f" when {_conditions_text(p.conditions)}" if p.conditions else "")
             for p in role.permissions
         ]
         out.append("")
     return out
 
 
+def _rules_markdown(source: SourceInfo) -> list[str]:
+    """The source's rules in order, each saying whether deletions in the source replicate."""
+    if not source.rules:
+        return []
+    out = [
+        "**Replication rules**",
+        "",
+        "| Rule | Repository prefixes | Destinations | Deletions replicate |",
+        "|---|---|---|---|",
+    ]
+    out += [
+        f"| {index} "
+        f"| {_cell(_repositories_text(r.repository_prefixes) if r.repository_prefixes else 'every repository')} "
+        f"| {_cell(', '.join(r.destinations))} "
+        f"| {'**yes**: tag removals, deletes and lifecycle expiries here delete in every destination' if r.replicate_deletions else 'no'} |"
+        for index, r in enumerate(source.rules)
+    ]
+    return [*out, ""]
+
+
 def _source_markdown(source: SourceInfo) -> list[str]:
     stacks = ", ".join(_code(s) for s in source.stacks)
-    return [f"## Source registry {source.registry}", "", f"Stacks: {stacks}", ""] + (
-        _roles_markdown(source.roles)
-        if source.roles
-        else [
-            "**Roles**",
-            "",
-            "None: the operations commands read it with the caller's credentials.",
-            "",
-        ]
+    header = [f"## Source registry {source.registry}", "", f"Stacks: {stacks}", ""]
+    return (
+        header
+        + _rules_markdown(source)
+        + (
+            _roles_markdown(source.roles)
+            if source.roles
+            else [
+                "**Roles**",
+                "",
+                "None: the operations commands read it with the caller's credentials.",
+                "",
+            ]
+        )
     )

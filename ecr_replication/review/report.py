@@ -96,6 +96,7 @@ class Permission:
     effect: str
     actions: tuple[str, ...]
     resources: tuple[str, ...]
+    conditions: tuple[Condition, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -153,13 +154,27 @@ class DestinationInfo:
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
+class RuleInfo:
+    """One rule of a source registry's replication configuration, as the template writes it.
+
+    ``replicate_deletions``: the rule's ``DeleteReplication.Enabled`` (tag removals, deletes
+    and lifecycle expiries in the source reach every destination of the rule)."""
+
+    repository_prefixes: tuple[str, ...]  # () = every repository
+    destinations: tuple[str, ...]
+    replicate_deletions: bool
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
 class SourceInfo:
-    """A source registry: its stacks (those holding its replication configuration) and the
-    roles in them (the source role of an operations account, the backfill function's)."""
+    """A source registry: its stacks (those holding its replication configuration), the roles
+    in them (the source role of an operations account, the backfill function's) and its rules
+    in order."""
 
     registry: str
     stacks: tuple[str, ...]
     roles: tuple[RoleInfo, ...]
+    rules: tuple[RuleInfo, ...] = ()
 
 
 @dataclass(frozen=True, kw_only=True, slots=True, order=True)

@@ -8,7 +8,6 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
-import cfnlint.api
 import pytest
 from aws_cdk import App, Environment, Stack
 from aws_cdk.assertions import Annotations, Match, Template
@@ -29,6 +28,7 @@ from ecr_replication.model import (
     ReplicationRule,
     parse_topology,
 )
+from tests.cfn_lint import lint
 from tests.snapshots import snapshot_template
 from tests.topologies import FAN_OUT, GOVERNED, stack_templates, synth_topology
 
@@ -155,19 +155,16 @@ def test_the_invoke_config_passes_cloudformations_schema_cdk_nag_and_control_tow
         if "AWS::Lambda::EventInvokeConfig" in p.read_text()
     )
     template = json.loads(path.read_text())
-    assert lint(template, region) == []
+    assert findings(template, region) == []
     for resource in template["Resources"].values():
         if resource["Type"] == "AWS::Lambda::EventInvokeConfig":
             resource["Properties"]["MaximumRetryAttempts"] = 3
-    assert any("MaximumRetryAttempts" in finding for finding in lint(template, region))
+    assert any("MaximumRetryAttempts" in finding for finding in findings(template, region))
 
 
-def lint(template: dict[str, Any], region: str) -> list[str]:
-    matches = cfnlint.api.lint(
-        json.dumps(template),
-        config=cfnlint.api.ManualArgs(regions=[region], include_experimental=True),
-    )
-    return [f"{m.rule.id} {m.message} at {m.path}" for m in matches]
+def findings(template: dict[str, Any], region: str) -> list[str]:
+    """cfn-lint's findings for a template, one line each."""
+    return [f"{m.rule.id} {m.message} at {m.path}" for m in lint(json.dumps(template), region)]
 
 
 def test_backfill_is_answered_by_the_inline_handler_module(new_stack: StackFactory) -> None:
@@ -336,11 +333,9 @@ def test_backfill_stack_passes_cfn_lint_and_cdk_nag(tmp_path: Path) -> None:
 
     findings = []
     for stack, (region, template) in stack_templates(assembly).items():
-        matches = cfnlint.api.lint(
-            template.read_text(),
-            config=cfnlint.api.ManualArgs(regions=[region], include_experimental=True),
-        )
-        findings += [f"{stack}: {m.rule.id} {m.message}" for m in matches]
+        findings += [
+            f"{stack}: {m.rule.id} {m.message}" for m in lint(template.read_text(), region)
+        ]
     assert findings == []
 
 

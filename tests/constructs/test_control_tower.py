@@ -54,6 +54,7 @@ REPRESENTATIVE: dict[str, Any] = {
         "operations",
         "backfill",
         "governed",
+        "ecr_2026",
     )
 }
 REPRESENTATIVE["central_monitoring_for_an_organization"] = {

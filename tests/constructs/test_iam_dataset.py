@@ -191,7 +191,41 @@ def test_the_rich_topologies_grant_every_kind_of_identity_permission(
         "ecr:StopReplicationBackfill",
         "ec2:CreateNetworkInterface",
         "ec2:DescribeNetworkInterfaces",
+        "ecr:GetAccountSetting",
+        "ecr:BatchGetImage",
     } <= actions
+
+
+def test_every_condition_key_of_a_granted_action_is_one_the_dataset_lists_for_it(
+    granted: list[tuple[str, dict[str, Any]]],
+) -> None:
+    # E.g. ecr:GetAccountSetting (no resource type) held to one setting by ecr:AccountSetting:
+    # a key the action does not support would make IAM deny, or never match.
+    checked = 0
+    problems = []
+    for where, statement in granted:
+        for operator, keys in statement.get("Condition", {}).items():
+            for key in keys:
+                if key.startswith("aws:"):
+                    continue  # global condition keys apply to every action
+                for action in as_list(statement["Action"]):
+                    service, name = action.split(":")
+                    details = dataset().actions.get_action_details(service, name)
+                    checked += 1
+                    if key not in details["conditionKeys"] and not any(
+                        key in t["conditionKeys"] for t in details["resourceTypes"]
+                    ):
+                        problems.append(f"{where}: {operator} {key} is not a key of {action}")
+    assert checked > 0, "no statement with a service condition key was looked at"
+    assert problems == []
+
+
+def test_the_registry_policy_scope_is_read_with_exactly_one_condition_the_dataset_knows() -> None:
+    key = "ecr:AccountSetting"
+    details = dataset().actions.get_action_details("ecr", "GetAccountSetting")
+    assert details["resourceTypes"] == []  # so '*' is the only resource
+    assert key in details["conditionKeys"]
+    assert dataset().conditions.condition_key_exists("ecr", key)
 
 
 def test_every_granted_action_exists_and_is_scoped_to_its_resource_types(
@@ -225,10 +259,11 @@ ACTION = re.compile(r"\b[a-z0-9-]+:[A-Z][A-Za-z]+\b")
     "reason",
     [
         destination_role.WILDCARD_REASONS["ReadRegistrySettings"],
+        destination_role.WILDCARD_REASONS["ReadRegistryPolicyScope"],
         backfill.WILDCARD_REASON,
         backfill.WILDCARD_REASON + backfill.VPC_WILDCARD_REASON,
     ],
-    ids=["destination-role", "backfill", "backfill-in-a-vpc"],
+    ids=["destination-role", "destination-role-policy-scope", "backfill", "backfill-in-a-vpc"],
 )
 def test_an_acknowledgement_that_says_actions_take_no_resource_is_true(reason: str) -> None:
     named = ACTION.findall(reason)

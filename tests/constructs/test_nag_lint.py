@@ -15,7 +15,6 @@ import sys
 from pathlib import Path
 from typing import Any
 
-import cfnlint.api
 import pytest
 from aws_cdk import App, Environment, Stack
 
@@ -24,6 +23,7 @@ from ecr_replication.constructs.destination_role import ReplicationDestinationRo
 from ecr_replication.constructs.nag import NAG_CONTEXT_KEY, NagSwitchError, enable_nag
 from ecr_replication.model import Grant, Registry
 from ecr_replication.model.policies import Statement
+from tests.cfn_lint import REPLICATION_CONFIGURATION, lint
 from tests.topologies import (
     CENTRAL_MONITORING,
     CLASSIC,
@@ -73,10 +73,7 @@ def lint_findings(assembly: Path) -> list[str]:
     """cfn-lint errors and warnings (experimental rules included) of every template."""
     findings = []
     for stack, (region, template) in stack_templates(assembly).items():
-        matches = cfnlint.api.lint(
-            template.read_text(),
-            config=cfnlint.api.ManualArgs(regions=[region], include_experimental=True),
-        )
+        matches = lint(template.read_text(), region)
         findings += [f"{stack}: {m.rule.id} {m.message} at {m.path}" for m in matches]
     return findings
 
@@ -200,6 +197,43 @@ def test_cfn_lint_reports_a_broken_property_and_a_misspelt_action(tmp_path: Path
     app.synth()
     rules = sorted(finding.split()[1] for finding in lint_findings(tmp_path))
     assert rules == ["E3030", "W3037"]
+
+
+def _replication_template(delete_replication: Any) -> str:
+    rule = {
+        "Destinations": [{"Region": "eu-west-1", "RegistryId": DESTINATION}],
+        "DeleteReplication": delete_replication,
+    }
+    return json.dumps(
+        {
+            "Resources": {
+                "Replication": {
+                    "Type": REPLICATION_CONFIGURATION,
+                    "Properties": {"ReplicationConfiguration": {"Rules": [rule]}},
+                }
+            }
+        }
+    )
+
+
+def test_cfn_lint_checks_delete_replication_as_the_cloudformation_reference_defines_it() -> None:
+    # Taught, not silenced: a rule's DeleteReplication is validated like any other property.
+    assert lint(_replication_template({"Enabled": True}), "us-east-1") == []
+    assert [m.rule.id for m in lint(_replication_template({"Enabled": "often"}), "us-east-1")] == [
+        "E3012"
+    ]
+    assert sorted(m.rule.id for m in lint(_replication_template({}), "eu-west-1")) == ["E3003"]
+
+
+def test_the_delete_replication_schema_patch_is_still_needed() -> None:
+    # tests/cfn_lint.py teaches cfn-lint DeleteReplication. A fresh schema manager reads the
+    # schema as cfn-lint ships it: once it has the property, drop the patch.
+    from cfnlint.schema.manager import ProviderSchemaManager
+
+    shipped = ProviderSchemaManager().get_resource_schema("us-east-1", REPLICATION_CONFIGURATION)
+    rule = shipped.schema["definitions"]["ReplicationRule"]["properties"]
+    assert "Destinations" in rule, "the schema is where this test looks"
+    assert "DeleteReplication" not in rule, "cfn-lint knows DeleteReplication: drop the patch"
 
 
 # ---------------------------------------------------------------------------------------------

@@ -83,6 +83,7 @@ def test_the_source_role_reads_on_the_narrowest_resources_and_may_backfill_when_
         "Resource": f"{repositories}/*",
     }
     assert by_sid["ReadReplicatedImages"]["Action"] == [
+        "ecr:BatchGetImage",  # what ListImageReferrers needs (verify --referrers)
         "ecr:DescribeImageReplicationStatus",
         "ecr:DescribeImages",
     ]

@@ -244,8 +244,10 @@ def test_destination_overrides_reach_their_registry_only(fan_out: ReplicationSta
         "account:GetRegionOptStatus",
         "cloudformation:DescribeStackResources",
         "ec2:DescribeRegions",
+        "ecr:BatchGetImage",
         "ecr:DescribeImages",
         "ecr:DescribeRepositoryCreationTemplates",
+        "ecr:GetAccountSetting",
         "ecr:GetRegistryPolicy",
     }, "the role only reads"
     analytics.has_resource_properties(

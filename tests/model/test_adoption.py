@@ -87,9 +87,11 @@ def test_kept_statements_go_verbatim_into_the_registry_policy_after_the_grants()
         ({**PULL_THROUGH_CACHE, "Sid": None}, "Sid: null must be 1 to 100 letters and digits"),
         ({**PULL_THROUGH_CACHE, "Effect": "Permit"}, "Effect: 'Permit' must be Allow or Deny"),
         (
-            {**PULL_THROUGH_CACHE, "Action": "ecr:PutImage"},
-            "Action: 'ecr:PutImage' is not allowed in a registry policy; ECR accepts only "
-            "ecr:BatchImportUpstreamImage, ecr:CreateRepository, ecr:ReplicateImage",
+            {**PULL_THROUGH_CACHE, "Action": ["ecr:BatchGetImage", "s3:GetObject"]},
+            "Action[1]: 's3:GetObject' is not an ECR action; a registry policy holds ecr: "
+            "actions only (any of them under registry policy scope V2, e.g. 'ecr:BatchGetImage'; "
+            "under V1 only ecr:BatchImportUpstreamImage, ecr:CreateRepository, "
+            "ecr:ReplicateImage)",
         ),
         (
             {**PULL_THROUGH_CACHE, "NotAction": "ecr:ReplicateImage"},
@@ -106,6 +108,22 @@ def test_a_kept_statement_is_checked_with_its_field_path(statement: Any, expecte
     found = problems(topology(additionalPolicyStatements=[statement]))
     path = "destinationRegistries[0].additionalPolicyStatements[0]"
     assert any(p.startswith(path) and expected in p for p in found), found
+
+
+def test_a_scope_v2_statement_with_any_ecr_action_is_kept_verbatim() -> None:
+    # Registry policy scope V2 (the default since the account setting exists) lets a registry
+    # policy hold any ECR action, pulls for a whole organization among them.
+    pull = {
+        "Sid": "OrgPull",
+        "Effect": "Allow",
+        "Principal": "*",
+        "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer", "ECR:Describe*"],
+        "Resource": f"{ARN}/prod/*",
+        "Condition": {"StringEquals": {"aws:PrincipalOrgID": "o-abcdef1234"}},
+    }
+    parsed = parse_topology(topology(additionalPolicyStatements=[pull]))
+    (destination,) = parsed.destination_registries()
+    assert registry_policy_document(destination)["Statement"][1] == pull
 
 
 def test_kept_sids_are_unique_and_distinct_from_the_generated_grants() -> None:
@@ -319,6 +337,7 @@ def test_a_live_template_becomes_repository_template_settings() -> None:
     )
     assert notes == []
     assert settings == {
+        "appliedFor": ["REPLICATION"],
         "tagMutability": "IMMUTABLE_WITH_EXCLUSION",
         "tagMutabilityExclusionFilters": ["latest"],
         "encryption": "KMS",
@@ -350,7 +369,22 @@ def test_a_template_with_a_push_policy_cannot_be_carried() -> None:
     assert notes == [
         "its repository policy statement (no Sid) (Allow; principals: "
         "arn:aws:iam::111122223333:root; actions: ecr:PutImage) is not pull-only access",
-        "it is also applied for PULL_THROUGH_CACHE, which the topology's templates are not",
+    ]
+
+
+def test_a_template_applied_on_push_and_for_pull_through_cache_is_carried() -> None:
+    settings, notes = template_json(
+        {"prefix": "prod", "appliedFor": ["PULL_THROUGH_CACHE", "CREATE_ON_PUSH", "REPLICATION"]}
+    )
+    assert notes == []
+    assert settings["appliedFor"] == ["REPLICATION", "CREATE_ON_PUSH", "PULL_THROUGH_CACHE"]
+
+
+def test_a_template_not_applied_for_replication_cannot_be_carried() -> None:
+    _settings, notes = template_json({"prefix": "prod", "appliedFor": ["CREATE_ON_PUSH"]})
+    assert notes == [
+        "it is applied for CREATE_ON_PUSH, not for REPLICATION, which the topology's templates "
+        "always are"
     ]
 
 

@@ -24,6 +24,13 @@ from ecr_replication.model import (
     template_prefix_for,
     topology_from_context,
 )
+from ecr_replication.model.limits import (
+    MAX_DESTINATIONS_PER_RULE,
+    MAX_PREFIXES_PER_RULE,
+    MAX_RULES_PER_REGISTRY,
+    TEMPLATE_APPLIED_FOR,
+)
+from ecr_replication.model.values import many_destinations_warning
 
 from ..topologies import LIFECYCLE_POLICY
 
@@ -120,35 +127,55 @@ def test_the_topology_module_does_not_import_aws_cdk() -> None:
 # Limits
 
 
-def test_more_than_10_rules_in_one_source_are_rejected(raw_topology: dict[str, Any]) -> None:
-    raw_topology["sources"][0]["rules"] = [
-        {"repositoryPrefixes": [f"team-{i}/"], "destinations": [dest()]} for i in range(11)
-    ]
-    with pytest.raises(
-        ReplicationConfigError, match=field_error("sources[0].rules", "11 rules", "at most 10")
-    ):
-        parse_topology(raw_topology)
-
-
-def test_10_rules_in_one_source_are_accepted(raw_topology: dict[str, Any]) -> None:
-    raw_topology["sources"][0]["rules"] = [
-        {"repositoryPrefixes": [f"team-{i}/"], "destinations": [dest()]} for i in range(10)
-    ]
-    assert len(parse_topology(raw_topology).sources[0].rules) == 10
-
-
-def test_more_than_25_unique_destinations_per_source_are_rejected(
+def test_more_than_25_rules_in_one_source_are_rejected_naming_25(
     raw_topology: dict[str, Any],
 ) -> None:
     raw_topology["sources"][0]["rules"] = [
-        {"destinations": [dest(f"10000000{i:04d}") for i in range(13)]},
-        {"destinations": [dest(f"20000000{i:04d}") for i in range(13)]},
+        {"repositoryPrefixes": [f"team-{i}/"], "destinations": [dest()]} for i in range(26)
     ]
-    with pytest.raises(
-        ReplicationConfigError,
-        match=field_error("sources[0].rules", "26 unique destinations", "at most 25"),
-    ):
-        parse_topology(raw_topology)
+    assert problems_of(raw_topology) == [
+        "sources[0].rules: has 26 rules; a registry's replication configuration allows at most 25"
+    ]
+
+
+def test_12_and_25_rules_in_one_source_are_accepted(raw_topology: dict[str, Any]) -> None:
+    for count in (12, 25):
+        raw_topology["sources"][0]["rules"] = [
+            {"repositoryPrefixes": [f"team-{i}/"], "destinations": [dest()]} for i in range(count)
+        ]
+        assert len(parse_topology(raw_topology).sources[0].rules) == count
+
+
+def test_more_than_100_destinations_in_one_rule_are_rejected(
+    raw_topology: dict[str, Any],
+) -> None:
+    raw_topology["sources"][0]["rules"][0]["destinations"] = [
+        dest(f"10000000{i:04d}") for i in range(101)
+    ]
+    assert problems_of(raw_topology) == [
+        "sources[0].rules[0].destinations: has 101 destinations; a rule takes at most 100"
+    ]
+
+
+def test_26_unique_destinations_are_accepted_with_a_warning_not_an_error(
+    raw_topology: dict[str, Any],
+) -> None:
+    # The cap of 25 was confirmed in 2023 and is on no current AWS page: warn, do not refuse.
+    raw_topology["sources"][0]["rules"] = [
+        {
+            "repositoryPrefixes": ["a/"],
+            "destinations": [dest(f"10000000{i:04d}") for i in range(13)],
+        },
+        {
+            "repositoryPrefixes": ["b/"],
+            "destinations": [dest(f"20000000{i:04d}") for i in range(13)],
+        },
+    ]
+    source = parse_topology(raw_topology).sources[0]
+    assert len(source.destinations) == 26
+    warning = many_destinations_warning(source.rules)
+    assert warning is not None
+    assert warning.startswith("the rules replicate to 26 unique destinations; a cap of 25 per")
 
 
 def test_a_destination_repeated_across_rules_counts_once_towards_the_25(
@@ -159,7 +186,22 @@ def test_a_destination_repeated_across_rules_counts_once_towards_the_25(
         {"repositoryPrefixes": ["a/"], "destinations": destinations},
         {"repositoryPrefixes": ["b/"], "destinations": destinations},
     ]
-    assert len(parse_topology(raw_topology).sources[0].destinations) == 25
+    source = parse_topology(raw_topology).sources[0]
+    assert len(source.destinations) == 25
+    assert many_destinations_warning(source.rules) is None
+
+
+def test_the_limits_are_those_of_the_installed_botocore_model() -> None:
+    # The oracle is AWS's published API model (botocore 1.44), not the code under test.
+    import botocore.session
+
+    shapes = botocore.session.get_session().get_service_model("ecr")
+    assert shapes.shape_for("ReplicationRuleList").metadata["max"] == MAX_RULES_PER_REGISTRY == 25
+    assert shapes.shape_for("ReplicationDestinationList").metadata["max"] == 100
+    assert MAX_DESTINATIONS_PER_RULE == 100
+    filters = shapes.shape_for("RepositoryFilterList").metadata
+    assert (filters["min"], filters["max"]) == (1, MAX_PREFIXES_PER_RULE) == (1, 100)
+    assert set(shapes.shape_for("RCTAppliedFor").enum) == set(TEMPLATE_APPLIED_FOR)
 
 
 def test_an_empty_prefix_list_is_rejected(raw_topology: dict[str, Any]) -> None:

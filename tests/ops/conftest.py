@@ -13,12 +13,13 @@ from moto import mock_aws
 from ecr_replication import cli
 from ecr_replication.ops import aws
 
-from .opshelp import ClientStubs, CliResult, topology_document
+from .opshelp import ClientStubs, CliResult, ecr_2026, topology_document
 
 
 @pytest.fixture(autouse=True)
 def moto_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Fake credentials, no profile, and every AWS call served by moto."""
+    """Fake credentials, no profile, and every AWS call served by moto (with what moto lacks
+    of the ECR API of 2026: image statuses, referrers, account settings; see ``opshelp``)."""
     for name in ("AWS_PROFILE", "AWS_DEFAULT_PROFILE", "AWS_SESSION_TOKEN", "AWS_ROLE_ARN"):
         monkeypatch.delenv(name, raising=False)
     monkeypatch.setenv("AWS_ACCESS_KEY_ID", "testing")
@@ -27,7 +28,7 @@ def moto_aws(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("AWS_CONFIG_FILE", "/dev/null")
     monkeypatch.setenv("AWS_SHARED_CREDENTIALS_FILE", "/dev/null")
     monkeypatch.setenv("MOTO_EC2_LOAD_DEFAULT_AMIS", "false")  # AMIs: slow, and never needed
-    with mock_aws():
+    with mock_aws(), ecr_2026():
         yield
 
 

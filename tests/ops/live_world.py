@@ -1,11 +1,12 @@
 """A live world of registries for the adoption round trip, and a deploy applied to it.
 
 :class:`LiveWorld` holds what a set of registries has live: each registry's replication rules,
-registry policy, repository creation templates, the templates its destination stack owns, and
-the reads that fail there (a fault is a property of the world: every read of that call fails,
-in ``import`` and in ``preflight`` alike). :func:`serve` answers the registry-level ECR calls
-(``DescribeRegistry``, ``GetRegistryPolicy``, ``DescribeRepositoryCreationTemplates``) and
-CloudFormation's ``DescribeStackResources`` from it, on every client the commands create; moto
+registry policy, repository creation templates, the templates its destination stack owns, its
+registry policy scope, and the reads that fail there (a fault is a property of the world: every
+read of that call fails, in ``import`` and in ``preflight`` alike). :func:`serve` answers the
+registry-level ECR calls (``DescribeRegistry``, ``GetRegistryPolicy``,
+``DescribeRepositoryCreationTemplates``, ``GetAccountSetting``) and CloudFormation's
+``DescribeStackResources`` from it, on every client the commands create; moto
 still serves STS (role assumption) and EC2 (region opt-in). moto accepts only one replication
 rule and has no creation templates, so the world cannot live there.
 
@@ -52,6 +53,8 @@ class LiveRegistry:
     policy: list[Statement] | None = None
     templates: dict[str, dict[str, Any]] = field(default_factory=dict)
     stack_templates: set[str] | None = None
+    policy_scope: str = "V2"
+    """``GetAccountSetting(REGISTRY_POLICY_SCOPE)``: V2, the default since the setting exists."""
     faults: dict[str, str] = field(default_factory=dict)
 
 
@@ -92,6 +95,10 @@ class LiveWorld:
                 "registryId": registry.account,
                 "repositoryCreationTemplates": list(live.templates.values()),
             }
+        if operation == "GetAccountSetting":
+            if params.get("name") != "REGISTRY_POLICY_SCOPE":
+                return _error("InvalidParameterException", f"unknown setting {params.get('name')}")
+            return {"name": params["name"], "value": live.policy_scope}
         if operation == "DescribeStackResources":
             stack = destination_stack_name(registry)
             if params.get("StackName") != stack or live.stack_templates is None:
@@ -191,6 +198,8 @@ def api_rules(properties: Mapping[str, Any]) -> list[dict[str, Any]]:
                 {"filter": f["Filter"], "filterType": f["FilterType"]}
                 for f in rule["RepositoryFilters"]
             ]
+        if "DeleteReplication" in rule:
+            rendered["deleteReplication"] = {"enabled": rule["DeleteReplication"]["Enabled"]}
         rules.append(rendered)
     return rules
 

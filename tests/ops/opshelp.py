@@ -344,3 +344,226 @@ def stub_stack(
         },
         {"StackName": name},
     )
+
+
+# ---------------------------------------------------------------------------------------------
+# What moto 5.2 lacks of the ECR API of 2026, served from moto's own backends as botocore's
+# model (ECR service-2.json of botocore 1.44) describes it: fields, errors, pagination.
+# ``tests/ops/test_fakes.py`` checks every answer against the model's shapes.
+
+IAM_ACTION_OF = {"ecr:ListImageReferrers": "ecr:BatchGetImage"}
+"""API operations whose IAM action has another name. ``ListImageReferrers`` has no action of
+its own: "The IAM principal invoking this operation must have the ecr:BatchGetImage
+permission" (ECR API reference, ListImageReferrers; the same note in botocore's model)."""
+ARCHIVED = "ARCHIVED"
+IMAGE_STATUSES = ("ACTIVE", "ARCHIVED", "ACTIVATING")
+"""``ImageStatus`` (an image) and ``ArtifactStatus`` (a referrer)."""
+ACCOUNT_SETTINGS = {
+    "BASIC_SCAN_TYPE_VERSION": "AWS_NATIVE",
+    "REGISTRY_POLICY_SCOPE": "V2",
+    "BLOB_MOUNTING": "DISABLED",
+}
+"""The settings ``GetAccountSetting`` documents, with the value a fresh account answers here
+(``REGISTRY_POLICY_SCOPE``: V2, the default since the setting exists)."""
+OCI_MANIFEST = "application/vnd.oci.image.manifest.v1+json"
+SIGNATURE = "application/vnd.dev.cosign.artifact.sig.v1+json"
+SBOM = "application/spdx+json"
+
+_statuses: dict[tuple[str, str, str, str], str] = {}  # (account, region, repository, digest)
+_settings: dict[tuple[str, str], str] = {}  # (account, name) -> value
+
+
+def _backend(registry: Registry) -> Any:
+    from moto.ecr.models import ecr_backends
+
+    return ecr_backends[registry.account][registry.region]
+
+
+def set_image_status(registry: Registry, repository: str, digest: str, status: str) -> None:
+    """Move an image to another storage status, as a lifecycle ``transition`` to ``ARCHIVE``
+    (``ARCHIVED``) or a restore (``ACTIVATING``, then ``ACTIVE``) does."""
+    assert status in IMAGE_STATUSES, status
+    _statuses[(registry.account, registry.region, repository, digest)] = status
+
+
+def set_account_setting(account: str, name: str, value: str) -> None:
+    """What ``PutAccountSetting`` would have set (e.g. ``REGISTRY_POLICY_SCOPE`` ``V1``)."""
+    assert name in ACCOUNT_SETTINGS, name
+    _settings[(account, name)] = value
+
+
+def push_referrer(
+    registry: Registry, repository: str, subject: str, seed: str, artifact_type: str = SIGNATURE
+) -> str:
+    """Push an untagged OCI 1.1 referrer (a signature, an SBOM) of the image ``subject``;
+    returns its digest."""
+    document = json.loads(manifest(seed, 200))
+    document.update(
+        {
+            "mediaType": OCI_MANIFEST,
+            "artifactType": artifact_type,
+            "subject": {"mediaType": OCI_MANIFEST, "digest": subject, "size": 1000},
+        }
+    )
+    image = ecr_client(registry).put_image(
+        repositoryName=repository, imageManifest=json.dumps(document)
+    )
+    return str(image["image"]["imageId"]["imageDigest"])
+
+
+def _manifest(image: Any) -> dict[str, Any]:
+    try:
+        document = json.loads(image.image_manifest)
+    except (TypeError, ValueError):
+        return {}
+    return document if isinstance(document, dict) else {}
+
+
+def _status_of(account: str, region: str, repository: str, digest: str) -> str:
+    return _statuses.get((account, region, repository, digest), "ACTIVE")
+
+
+def image_detail(image: Any, account: str, region: str) -> dict[str, Any]:
+    """A moto image as ECR's ``ImageDetail`` describes it, status included."""
+    digest = image.get_image_digest()
+    detail: dict[str, Any] = {
+        "registryId": image.registry_id,
+        "repositoryName": image.repository_name,
+        "imageDigest": digest,
+        "imagePushedAt": datetime.datetime.fromtimestamp(image.image_pushed_at, datetime.UTC),
+        "imageSizeInBytes": int(image.get_image_size_in_bytes() or 0),
+        "imageManifestMediaType": image.image_manifest_media_type,
+        "imageStatus": _status_of(account, region, image.repository_name, digest),
+    }
+    if image.image_tags:
+        detail["imageTags"] = list(image.image_tags)  # ECR leaves the key out when untagged
+    subject = _manifest(image).get("subject")
+    if isinstance(subject, dict) and subject.get("digest"):
+        detail["subjectManifestDigest"] = subject["digest"]
+    return detail
+
+
+def referrer_detail(image: Any, account: str, region: str) -> dict[str, Any]:
+    """A moto image that refers to another as ECR's ``ImageReferrer`` describes it."""
+    document = _manifest(image)
+    digest = image.get_image_digest()
+    referrer: dict[str, Any] = {
+        "digest": digest,
+        "mediaType": image.image_manifest_media_type,
+        "size": len(image.image_manifest.encode()),
+        "artifactStatus": _status_of(account, region, image.repository_name, digest),
+    }
+    kind = document.get("artifactType") or (document.get("config") or {}).get("mediaType")
+    if kind:
+        referrer["artifactType"] = kind
+    return referrer
+
+
+def _matches(status: str, wanted: str | None) -> bool:
+    """ECR's status filters: absent means ``ACTIVE`` only (DescribeImages, ListImageReferrers)."""
+    return wanted == "ANY" or status == (wanted or "ACTIVE")
+
+
+def _describe_images(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+
+    wanted = self._get_param("filter", {}) or {}
+    image_ids = self._get_param("imageIds")
+    images = self.ecr_backend.describe_images(
+        self._get_param("repositoryName"), self._get_param("registryId"), image_ids
+    )
+    details = [image_detail(i, self.current_account, self.region) for i in images]
+    if not image_ids:  # explicit ids are answered whatever their status
+        details = [
+            d
+            for d in details
+            if _matches(d["imageStatus"], wanted.get("imageStatus"))
+            and {"TAGGED": "imageTags" in d, "UNTAGGED": "imageTags" not in d}.get(
+                wanted.get("tagStatus", "ANY"), True
+            )
+        ]
+    return ActionResult({"imageDetails": details})
+
+
+def _list_image_referrers(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+    from moto.ecr.exceptions import InvalidParameterException
+
+    repository = self.ecr_backend._get_repository(
+        self._get_param("repositoryName"), self._get_param("registryId")
+    )  # RepositoryNotFoundException, as ECR answers
+    subject = (self._get_param("subjectId") or {}).get("imageDigest")
+    wanted = self._get_param("filter", {}) or {}
+    size = int(self._get_param("maxResults") or 20)  # the model: 1-50; ECR's default page: 20
+    if not 1 <= size <= 50:
+        raise InvalidParameterException("maxResults must be between 1 and 50")
+    kinds = wanted.get("artifactTypes")
+    referrers = [
+        referrer_detail(image, self.current_account, self.region)
+        for image in repository.images
+        if (_manifest(image).get("subject") or {}).get("digest") == subject
+    ]
+    referrers = [
+        r
+        for r in referrers
+        if _matches(r["artifactStatus"], wanted.get("artifactStatus"))
+        and (not kinds or r.get("artifactType") in kinds)
+    ]
+    start = int(self._get_param("nextToken") or 0)
+    body: dict[str, Any] = {"referrers": referrers[start : start + size]}
+    if start + size < len(referrers):
+        body["nextToken"] = str(start + size)
+    return ActionResult(body)
+
+
+def _validate_registry_policy_action(self: Any, policy_text: str) -> None:
+    """``PutRegistryPolicy`` as the registry policy scope decides (moto checks as V1 does, and
+    knows only two of its three actions): V1 takes ``ecr:ReplicateImage``,
+    ``ecr:CreateRepository`` and ``ecr:BatchImportUpstreamImage``; V2 any ``ecr:`` action."""
+    from moto.iam.exceptions import MalformedPolicyDocument
+
+    scope = _settings.get((self.account_id, "REGISTRY_POLICY_SCOPE"), "V2")
+    v1 = {"ecr:batchimportupstreamimage", "ecr:createrepository", "ecr:replicateimage"}
+    statements = json.loads(policy_text)["Statement"]
+    for statement in [statements] if isinstance(statements, dict) else statements:
+        listed = statement.get("Action", statement.get("NotAction", []))
+        for action in [listed] if isinstance(listed, str) else listed:
+            allowed = action.lower() in v1 if scope == "V1" else action.lower().startswith("ecr:")
+            if not allowed:
+                raise MalformedPolicyDocument()
+
+
+def _get_account_setting(self: Any) -> Any:
+    from moto.core.responses import ActionResult
+    from moto.ecr.exceptions import InvalidParameterException
+
+    name = self._get_param("name")
+    if name not in ACCOUNT_SETTINGS:
+        raise InvalidParameterException(
+            f"Invalid parameter at 'name' failed to satisfy constraint: one of "
+            f"{', '.join(ACCOUNT_SETTINGS)}"
+        )
+    value = _settings.get((self.current_account, name), ACCOUNT_SETTINGS[name])
+    return ActionResult({"name": name, "value": value})
+
+
+@contextlib.contextmanager
+def ecr_2026() -> Any:
+    """moto's ECR with image statuses, ``ListImageReferrers``, ``GetAccountSetting``, and
+    ``PutRegistryPolicy`` checking actions as the registry policy scope says."""
+    from unittest import mock
+
+    from moto.ecr.models import ECRBackend
+    from moto.ecr.responses import ECRResponse
+
+    _statuses.clear()
+    _settings.clear()
+    with (
+        mock.patch.object(
+            ECRBackend, "_validate_registry_policy_action", _validate_registry_policy_action
+        ),
+        mock.patch.object(ECRResponse, "describe_images", _describe_images),
+        mock.patch.object(ECRResponse, "list_image_referrers", _list_image_referrers, create=True),
+        mock.patch.object(ECRResponse, "get_account_setting", _get_account_setting, create=True),
+    ):
+        yield

@@ -8,9 +8,24 @@ from typing import Any
 
 import pytest
 
-from ecr_replication.ops.cost import BYTES_PER_GB, DEFAULT_STORAGE_PRICE, DEFAULT_TRANSFER_PRICE
+from ecr_replication.ops.cost import (
+    BYTES_PER_GB,
+    DEFAULT_ARCHIVE_PRICE,
+    DEFAULT_STORAGE_PRICE,
+    DEFAULT_TRANSFER_PRICE,
+)
 
-from .opshelp import DEST_A, DEST_B, SOURCE, ClientStubs, CliResult, push
+from .opshelp import (
+    ARCHIVED,
+    DEST_A,
+    DEST_B,
+    SOURCE,
+    ClientStubs,
+    CliResult,
+    ecr_client,
+    push,
+    set_image_status,
+)
 
 Run = Callable[..., CliResult]
 WriteConfig = Callable[..., Path]
@@ -79,6 +94,8 @@ def test_prices_come_from_the_options(
     assert result.json["total"] == {
         "bytes": 6 * GB,
         "storageCostPerMonth": pytest.approx(3.0),
+        "archivedBytes": 0,
+        "archiveStorageCostPerMonth": 0,
         "transferCost": 0,
     }
 
@@ -100,6 +117,43 @@ def test_the_human_report_is_a_table_per_destination_with_a_total_and_its_assump
         f"Transfer: {DEFAULT_TRANSFER_PRICE} USD per GB for copies to another region "
         "(--transfer-price): an assumption, check it against AWS pricing" in result.out
     )
+    assert (
+        f"Archive: {DEFAULT_ARCHIVE_PRICE} USD per GB-month for images archived in the source"
+        in result.out
+    )
+    assert "not verified here" in result.out
+
+
+def test_archived_source_images_are_counted_apart_at_the_archive_price(
+    write_config: WriteConfig, run_cli: Run, images: None
+) -> None:
+    config = write_config()
+    # prod/api's 3 GB image (two tags) goes to the archive storage class in the source.
+    digest = next(
+        d["imageDigest"]
+        for d in ecr_client(SOURCE).describe_images(repositoryName="prod/api")["imageDetails"]
+        if "v1" in d.get("imageTags", ())
+    )
+    set_image_status(SOURCE, "prod/api", digest, ARCHIVED)
+
+    result = run_cli("cost", "--config", str(config), "--json", "--archive-price", "0.07")
+
+    assert result.json["archivePricePerGbMonth"] == 0.07
+    assert result.json["archivePriceIsAssumption"] is True
+    a, b = (by_destination(result)[d.key] for d in (DEST_A, DEST_B))
+    for destination in (a, b):
+        assert (destination["images"], destination["bytes"]) == (2, 3 * GB)
+        assert (destination["archivedImages"], destination["archivedBytes"]) == (1, 3 * GB)
+        assert destination["storageCostPerMonth"] == pytest.approx(3 * DEFAULT_STORAGE_PRICE)
+        assert destination["archiveStorageCostPerMonth"] == pytest.approx(3 * 0.07)
+    assert a["transferBytes"] == 3 * GB  # archived images are not in the transfer
+    assert result.json["total"]["archivedBytes"] == 6 * GB
+
+
+def test_the_archive_price_has_a_documented_default() -> None:
+    # The default is an input, marked as not verified: third-party reports of the 2026 price
+    # list give the standard storage price (0.10) for the first 150 TB a month.
+    assert DEFAULT_ARCHIVE_PRICE == 0.10
 
 
 @pytest.mark.parametrize("price", ["-1", "free", "nan"])

@@ -200,6 +200,7 @@ def test_import_writes_the_topology_of_what_is_live(
     assert a["allowCreateRepository"] is True
     assert a["additionalPolicyStatements"] == [PULL_THROUGH_CACHE, {**OTHER_SOURCE, "Sid": "Kept2"}]
     assert a["repositoryTemplate"] == {
+        "appliedFor": ["REPLICATION"],
         "tagMutability": "IMMUTABLE",
         "encryption": "AES256",
         "lifecyclePolicy": LIFECYCLE,
@@ -267,6 +268,7 @@ def test_an_unreadable_policy_is_named_exit_3_and_every_part_read_is_still_writt
         "account": DEST_B.account,
         "region": DEST_B.region,
         "repositoryTemplate": {
+            "appliedFor": ["REPLICATION"],
             "tagMutability": "MUTABLE",
             "encryption": "AES256",
             "description": "",

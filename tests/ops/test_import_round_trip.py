@@ -107,22 +107,29 @@ def arn(registry: Registry, pattern: str) -> str:
     return repository_arn("aws", registry.region, registry.account, pattern)
 
 
-def to(*destinations: Registry, prefixes: Sequence[str] = ()) -> dict[str, Any]:
+def to(
+    *destinations: Registry, prefixes: Sequence[str] = (), deletions: bool = False
+) -> dict[str, Any]:
     """A live rule as ``DescribeRegistry`` returns it."""
     rule: dict[str, Any] = {
         "destinations": [{"region": d.region, "registryId": d.account} for d in destinations]
     }
     if prefixes:
         rule["repositoryFilters"] = [{"filter": p, "filterType": "PREFIX_MATCH"} for p in prefixes]
+    if deletions:
+        rule["deleteReplication"] = {"enabled": True}
     return rule
 
 
 def rules_into(targets: Sequence[Registry]) -> st.SearchStrategy[dict[str, Any]]:
-    """One live rule: 1-3 destinations, 0-3 prefixes."""
+    """One live rule: 1-3 destinations, 0-3 prefixes, replicating deletions or not."""
     return st.builds(
-        lambda destinations, prefixes: to(*destinations, prefixes=prefixes),
+        lambda destinations, prefixes, deletions: to(
+            *destinations, prefixes=prefixes, deletions=deletions
+        ),
         st.lists(st.sampled_from(targets), min_size=1, max_size=3, unique=True),
         st.lists(st.sampled_from(PREFIXES), max_size=3, unique=True),
+        st.booleans(),
     )
 
 
@@ -220,6 +227,17 @@ def statements(into: DestinationRegistry) -> st.SearchStrategy[dict[str, Any]]:
         ),
         st.fixed_dictionaries(
             {
+                # Pulls for another team: only registry policy scope V2 (the default) takes it.
+                "Effect": st.just("Allow"),
+                "Principal": st.sampled_from(({"AWS": root(TEAM_B)}, {"AWS": TEAM_B_ROLE})),
+                "Action": st.sampled_from(
+                    (["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"], "ecr:Describe*")
+                ),
+                "Resource": resources,
+            }
+        ),
+        st.fixed_dictionaries(
+            {
                 "Effect": st.just("Allow"),
                 "Principal": st.one_of(st.just("*"), principals(accounts)),
                 "Action": ACTIONS,
@@ -253,7 +271,13 @@ def statements(into: DestinationRegistry) -> st.SearchStrategy[dict[str, Any]]:
 
 TEMPLATE_SETTINGS = st.fixed_dictionaries(
     {
-        "appliedFor": st.just(["REPLICATION"]),
+        "appliedFor": st.sampled_from(
+            (
+                ["REPLICATION"],
+                ["CREATE_ON_PUSH", "REPLICATION"],
+                ["REPLICATION", "PULL_THROUGH_CACHE", "CREATE_ON_PUSH"],
+            )
+        ),
         "imageTagMutability": st.sampled_from(("IMMUTABLE", "MUTABLE")),
         "encryptionConfiguration": st.just({"encryptionType": "AES256"}),
     },
@@ -283,8 +307,12 @@ def as_topology(world: LiveWorld) -> ReplicationTopology:
                 account=source.account,
                 region=source.region,
                 rules=[
-                    ReplicationRule(destinations=d, repository_prefixes=p)
-                    for d, p in live_rules({"rules": world.at(source).rules})
+                    ReplicationRule(
+                        destinations=r.destinations,
+                        repository_prefixes=r.prefixes,
+                        replicate_deletions=r.replicate_deletions,
+                    )
+                    for r in live_rules({"rules": world.at(source).rules})
                 ],
             )
             for source in world.sources
@@ -468,6 +496,13 @@ def describe(
     event(
         f"several sources into one destination: {any(len(d.grants) > 1 for d in topology.destination_registries())}"
     )
+    event(
+        f"a rule replicating deletions: {any(r.replicate_deletions for s in topology.sources for r in s.rules)}"
+    )
+    event(
+        "a template applied on push: "
+        f"{any('CREATE_ON_PUSH' in d['repositoryTemplate'].get('appliedFor', ()) for d in destinations)}"
+    )
 
 
 def check_round_trip(world: LiveWorld) -> None:
@@ -619,6 +654,39 @@ def test_found_a_grant_a_live_deny_limits_is_not_reported_removed() -> None:
                             "Resource": arn(PROD, "prod/api*"),
                         },
                     ]
+                ),
+            }
+        )
+    )
+
+
+def test_delete_replication_templates_on_push_and_a_scope_v2_statement_round_trip() -> None:
+    """Written by hand, not found: the three parts ECR gained by 2026 in one world, so the
+    round trip covers them whatever the generator draws."""
+    check_round_trip(
+        LiveWorld(
+            registries={
+                BUILD.key: LiveRegistry(
+                    rules=[to(PROD, prefixes=["prod/"], deletions=True), to(SAME_ACCOUNT)]
+                ),
+                PROD.key: LiveRegistry(
+                    policy=[
+                        {
+                            "Sid": "TeamBPulls",
+                            "Effect": "Allow",
+                            "Principal": {"AWS": root(TEAM_B)},
+                            "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                            "Resource": arn(PROD, "prod/*"),
+                        }
+                    ],
+                    templates={
+                        "prod": {
+                            "prefix": "prod",
+                            "appliedFor": ["CREATE_ON_PUSH", "REPLICATION"],
+                            "imageTagMutability": "IMMUTABLE",
+                            "encryptionConfiguration": {"encryptionType": "AES256"},
+                        }
+                    },
                 ),
             }
         )

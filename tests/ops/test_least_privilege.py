@@ -17,6 +17,7 @@ from ecr_replication.naming import destination_stack_name
 from .opshelp import (
     DEST_A,
     DEST_B,
+    IAM_ACTION_OF,
     SOURCE,
     SOURCE_ACCOUNT,
     TEMPLATES_PARAMS,
@@ -34,11 +35,12 @@ Run = Callable[..., CliResult]
 
 def actions_called(stubs: ClientStubs, *, outside: str) -> set[str]:
     """IAM actions of the calls made in accounts other than ``outside``."""
-    return {
+    called = {
         f"{service}:{operation}"
         for service, _, account, operation in stubs.calls
         if account != outside
     }
+    return {IAM_ACTION_OF.get(action, action) for action in called}
 
 
 def granted_actions(statements: list[dict[str, object]]) -> set[str]:
@@ -48,7 +50,24 @@ def granted_actions(statements: list[dict[str, object]]) -> set[str]:
 def test_the_destination_role_allows_exactly_what_the_commands_call_in_destinations(
     write_config: Callable[..., Path], run_cli: Run, stubs: ClientStubs
 ) -> None:
-    config = write_config()
+    # A kept statement only registry policy scope V2 accepts: preflight reads the scope.
+    config = write_config(
+        destinationRegistries=[
+            {
+                "account": DEST_A.account,
+                "region": DEST_A.region,
+                "additionalPolicyStatements": [
+                    {
+                        "Sid": "WorkloadPulls",
+                        "Effect": "Allow",
+                        "Principal": {"AWS": "arn:aws:iam::333333333333:root"},
+                        "Action": ["ecr:BatchGetImage", "ecr:GetDownloadUrlForLayer"],
+                        "Resource": f"arn:aws:ecr:{DEST_A.region}:{DEST_A.account}:repository/prod/*",
+                    }
+                ],
+            }
+        ]
+    )
     topology = topology_of(config)
     deploy_replication(topology)
     digest = push(SOURCE, "prod/api", "v1", "api-v1")
@@ -72,7 +91,8 @@ def test_the_destination_role_allows_exactly_what_the_commands_call_in_destinati
         region="us-east-1",
     )
 
-    for command in (["preflight"], ["verify"], ["cost"], ["backfill", "--dry-run"]):
+    commands = (["preflight"], ["verify", "--referrers"], ["cost"], ["backfill", "--dry-run"])
+    for command in commands:
         result = run_cli(*command, "--config", str(config), "--json")
         assert result.json["unchecked"] == [], (command, result.json["unchecked"])
 
@@ -87,4 +107,5 @@ def test_the_destination_role_allows_exactly_what_the_commands_call_in_destinati
         )
     )
     assert actions_called(stubs, outside=SOURCE_ACCOUNT) == granted
+    assert {"ecr:BatchGetImage", "ecr:GetAccountSetting"} <= granted
     stubs.assert_all_used()

@@ -20,6 +20,7 @@ from ecr_replication.model.policies import source_role_permission_statements
 from .opshelp import (
     DEST_A,
     DEST_B,
+    IAM_ACTION_OF,
     SOURCE_ACCOUNT,
     ClientStubs,
     CliResult,
@@ -79,8 +80,9 @@ def identities(stubs: ClientStubs, account: str) -> set[str]:
 
 
 def actions_in(stubs: ClientStubs, accounts: tuple[str, ...]) -> set[str]:
+    """The IAM actions of the calls made in ``accounts``."""
     return {
-        f"{service}:{operation}"
+        IAM_ACTION_OF.get(f"{service}:{operation}", f"{service}:{operation}")
         for service, _, account, operation in stubs.calls
         if account in accounts
     }
@@ -155,11 +157,12 @@ def test_the_source_role_allows_exactly_what_the_commands_call_in_sources(
             ],
         },
     )
-    for command in (["verify"], ["cost"], ["backfill", "--dry-run"]):
+    for command in (["verify", "--referrers"], ["cost"], ["backfill", "--dry-run"]):
         result = run_cli(*command, "--config", str(config), "--json")
         assert result.json["unchecked"] == [], (command, result.json["unchecked"])
 
     accounts = tuple(s.account for s in SOURCES)
+    # ListImageReferrers (verify --referrers) is authorized as ecr:BatchGetImage.
     assert actions_in(stubs, accounts) == granted(SRC_1, allow_backfill=False)
     stubs.assert_all_used()
 

@@ -130,6 +130,7 @@ def test_missing_repositories_missing_tags_and_digest_mismatches_are_problems(
                 "failureCode": "IMAGE_TAG_IMMUTABLE",
                 "error": None,
             },
+            "sourceStatus": "ACTIVE",
         }
     ]
     assert api_a["digestMismatches"] == [
@@ -138,6 +139,8 @@ def test_missing_repositories_missing_tags_and_digest_mismatches_are_problems(
             "sourceDigest": latest,
             "destinationDigest": stale,
             "replicationStatus": {"status": "IN_PROGRESS", "failureCode": None, "error": None},
+            "sourceStatus": "ACTIVE",
+            "destinationStatus": "ACTIVE",
         }
     ]
     assert rows(result)[("prod/api", DEST_B.key)]["status"] == "ok"
@@ -236,7 +239,12 @@ def test_images_split_across_pages_are_all_compared(
     config = write_config(destinations=(DEST_A,))
     v1 = replicate("prod/api", "v1", "api-1", DEST_A)
     v2 = replicate("prod/api", "v2", "api-2", DEST_A)
-    listing = {"registryId": SOURCE.account, "repositoryName": "prod/api", "maxResults": 1000}
+    listing = {
+        "registryId": SOURCE.account,
+        "repositoryName": "prod/api",
+        "filter": {"imageStatus": "ANY"},
+        "maxResults": 1000,
+    }
     image = {"registryId": SOURCE.account, "repositoryName": "prod/api"}
     stubs.respond(
         SOURCE,

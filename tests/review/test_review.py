@@ -194,8 +194,21 @@ def test_role_trust_written_with_the_partition_pseudo_parameter_is_shown_as_an_a
     assert role["trustedBy"] == [{"principal": f"arn:aws:iam::{SOURCE}:root", "conditions": []}]
     assert role["permissions"][0] == {
         "effect": "Allow",
-        "actions": ["ecr:DescribeImages"],
+        "actions": ["ecr:BatchGetImage", "ecr:DescribeImages"],
         "resources": [f"arn:aws:ecr:eu-west-1:{DESTINATION}:repository/prod/*"],
+        "conditions": [],
+    }
+    assert role["permissions"][2] == {
+        "effect": "Allow",
+        "actions": ["ecr:GetAccountSetting"],
+        "resources": ["*"],
+        "conditions": [
+            {
+                "operator": "StringEquals",
+                "key": "ecr:AccountSetting",
+                "values": ["REGISTRY_POLICY_SCOPE"],
+            }
+        ],
     }
 
 
@@ -1002,3 +1015,63 @@ def test_a_source_role_trusting_a_whole_account_is_warned_about(
     }
     folder = write_assembly({"Source": (f"aws://{SOURCE}/us-east-1", template)})
     assert ("role-trusts-whole-account", f"{SOURCE}/us-east-1") in warning_codes(report(folder))
+
+
+# ---------------------------------------------------------------------------------------------
+# What ECR accepts since 2026
+
+
+def test_the_review_says_per_rule_whether_deletions_replicate(assemblies: dict[str, Path]) -> None:
+    document = report(assemblies["ecr_2026"])
+    (source,) = document["sources"]
+    rules = source["rules"]
+    assert len(rules) == 12
+    assert rules[0] == {
+        "repositoryPrefixes": ["prod/"],
+        "destinations": [f"{DESTINATION}/eu-west-1", f"{SECOND_DESTINATION}/eu-central-1"],
+        "replicateDeletions": True,
+    }
+    assert [r["replicateDeletions"] for r in rules[1:]] == [False] * 11
+    markdown = review_markdown(review_assembly(assemblies["ecr_2026"]))
+    assert (
+        f"| 0 | `prod/` | {DESTINATION}/eu-west-1, {SECOND_DESTINATION}/eu-central-1 | **yes**: "
+        "tag removals, deletes and lifecycle expiries here delete in every destination |"
+    ) in markdown
+    assert "| 1 | `team-0/` | 333344445555/eu-west-1 | no |" in markdown
+
+
+def test_the_review_warns_of_replicated_deletions_with_the_id_that_acknowledges_it(
+    assemblies: dict[str, Path],
+) -> None:
+    warnings = report(assemblies["ecr_2026"])["cdkWarnings"]
+    deletions = [w for w in warnings if w["ack"] == "ecr-replication:deletionsReplicated"]
+    assert [w["path"] for w in deletions] == [
+        f"/EcrReplicationSource-{SOURCE}-us-east-1/Replication"
+    ]
+    assert deletions[0]["message"].startswith(
+        f"rules[0] replicates deletions to {DESTINATION}/eu-west-1, "
+        f"{SECOND_DESTINATION}/eu-central-1: a tag removed, an image deleted, or an image a "
+        "lifecycle policy expires in this registry is deleted in every one of those destinations"
+    )
+    assert not any(
+        w["ack"] == "ecr-replication:deletionsReplicated"
+        for name in TOPOLOGY_NAMES
+        if name != "ecr_2026"
+        for w in report(assemblies[name])["cdkWarnings"]
+    )
+
+
+def test_the_review_shows_templates_applied_on_push_and_a_kept_scope_v2_statement(
+    assemblies: dict[str, Path],
+) -> None:
+    prod = destination(report(assemblies["ecr_2026"]), DEST)
+    assert {t["prefix"]: t["appliedFor"] for t in prod["repositoryTemplates"]} == {
+        "prod": ["CREATE_ON_PUSH", "REPLICATION"]
+    }
+    (kept,) = prod["registryPolicy"]["keptStatements"]
+    assert kept["sid"] == "WorkloadPulls"
+    assert kept["actions"] == [
+        "ecr:BatchCheckLayerAvailability",
+        "ecr:BatchGetImage",
+        "ecr:GetDownloadUrlForLayer",
+    ]
