@@ -359,6 +359,22 @@ def test_warnings_listed_in_the_context_are_acknowledged_in_every_stack() -> Non
         Annotations.from_stack(stack).has_no_warning("*", Match.any_value())
 
 
+def test_the_acknowledgement_id_the_cdk_cli_prints_acknowledges_the_warning_in_an_app() -> None:
+    """The CLI says ``Acknowledge with 'Annotation::ecr-replication:...'``: the README gives
+    ``Validations.of(stack).acknowledge`` for that form, beside the short id."""
+    from aws_cdk import Acknowledgment, Validations
+    from aws_cdk.assertions import Annotations, Match
+
+    stacks = build_app(App(context={"ecrReplication": CLASSIC}))
+    (stack,) = stacks.destinations.values()
+    Validations.of(stack).acknowledge(
+        Acknowledgment(
+            id="Annotation::ecr-replication:roleTrustsWholeAccount", reason="CI assumes it"
+        )
+    )
+    Annotations.from_stack(stack).has_no_warning("*", Match.any_value())
+
+
 def test_an_unknown_warning_id_in_the_context_is_refused_with_the_known_ones() -> None:
     app = App(context={"ecrReplication": CLASSIC, "ecrReplication:acknowledge": "roleTrusts"})
     with pytest.raises(
