@@ -18,7 +18,13 @@ from types import ModuleType
 
 import pytest
 
-from .conftest import REPO
+from .release_build import REPO, built_dist
+
+
+@pytest.fixture(scope="module")
+def dist() -> Path:
+    return built_dist()
+
 
 VERSION = tomllib.loads((REPO / "pyproject.toml").read_text())["project"]["version"]
 WHEEL = f"ecr_replication-{VERSION}-py3-none-any.whl"

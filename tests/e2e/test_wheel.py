@@ -31,7 +31,7 @@ import pytest
 
 from tests.test_readme import PYTHON_BLOCKS
 
-from .conftest import REPO, UV
+from .release_build import REPO, UV, built_dist
 
 pytestmark = pytest.mark.wheel
 
@@ -44,6 +44,11 @@ MYPY_CACHE = (
     / "mypy-wheel-consumer"
 )
 TIMEOUT = 300
+
+
+@pytest.fixture(scope="module")
+def dist() -> Path:
+    return built_dist()
 
 
 @dataclass(frozen=True)
