@@ -2,7 +2,7 @@
 
 Usage (after ``scripts/setup`` and ``source scripts/env.sh``; ``scripts/bench`` does both)::
 
-    python -m benchmarks.run [--only synth,startup,verify,memory,scale,setup] [--runs 5] ...
+    python -m benchmarks.run [--only synth,startup,verify,memory,scale,setup,wheel] [--runs 5] ...
 
 Exit code 0 when every target is met, 1 otherwise.
 """
@@ -20,7 +20,7 @@ from pathlib import Path
 
 from .common import Row, machine
 
-FIGURES = ("synth", "startup", "verify", "memory", "scale", "setup")
+FIGURES = ("synth", "startup", "verify", "memory", "scale", "setup", "wheel")
 
 
 def _verify_missing(figure: str) -> list[Row]:
@@ -97,6 +97,12 @@ def main(argv: list[str] | None = None) -> int:
         default=3,
         help="fresh-clone set-ups per contender, cold caches, downloading everything (default: 3)",
     )
+    parser.add_argument(
+        "--wheel-runs",
+        type=int,
+        default=3,
+        help="runs of the README-from-the-wheel tests and of their baseline (default: 3)",
+    )
     args = parser.parse_args(argv)
     selected = [f.strip() for f in args.only.split(",") if f.strip()]
     unknown = [f for f in selected if f not in FIGURES]
@@ -140,6 +146,10 @@ def main(argv: list[str] | None = None) -> int:
         from . import setup_bench
 
         figures["setup"] = lambda: setup_bench.run(args.setup_runs)
+    if "wheel" in selected:
+        from . import wheel_bench
+
+        figures["wheel"] = lambda: wheel_bench.run(args.wheel_runs)
 
     print(f"Machine: {machine()}", flush=True)
     rows: list[Row] = []

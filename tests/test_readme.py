@@ -79,7 +79,12 @@ def test_the_hook_recipe_changes_what_each_hook_renders(tmp_path: Path) -> None:
     ]
     assert {"StringEquals": {"aws:RequestedRegion": "us-east-1"}} in conditions
     (policy,) = _one(prod, "AWS::ECR::RegistryPolicy")
-    assert [s["Sid"] for s in policy["PolicyText"]["Statement"]] == ["Replicate555444333222"]
+    (statement,) = policy["PolicyText"]["Statement"]
+    assert statement["Sid"] == "Replicate555444333222"
+    assert statement["Resource"] == [
+        "arn:aws:ecr:eu-west-1:123456789012:repository/prod/*",
+        "arn:aws:ecr:eu-west-1:123456789012:repository/shared/*",
+    ], "allow_replication_from grants what the hook adds"
     roles = {r["RoleName"]: r for r in _one(prod, "AWS::IAM::Role")}
     tooling = roles["ecr-replication-destination-eu-west-1"]
     assert tooling["AssumeRolePolicyDocument"]["Statement"][0]["Principal"] == {

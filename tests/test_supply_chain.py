@@ -5,7 +5,9 @@
 - zizmor, run offline over ``.github/``, reports nothing of medium severity or above, and
   still reports an unpinned action when there is one;
 - every action is pinned to a full commit SHA with its version in a comment; checkout never
-  keeps credentials; the test matrix is the Python versions the package claims;
+  keeps credentials; every job is read-only except the release's publish job (OIDC for PyPI's
+  trusted publishing), which runs on a version tag only; the test matrix is the Python
+  versions the package claims;
 - Dependabot proposes updates for the Python lock, the CDK CLI lock and the actions.
 """
 
@@ -177,11 +179,39 @@ def test_checkout_never_keeps_credentials() -> None:
     assert all(s["with"]["persist-credentials"] is False for s in checkouts)
 
 
+# The one exception to read-only jobs: publishing to PyPI with trusted publishing needs an
+# OIDC token, and only the release's publish job may ask for one.
+PUBLISH_JOB = ("release.yml", "publish")
+
+
 def test_permissions_are_empty_by_default_and_read_only_per_job() -> None:
     for name, workflow in workflows().items():
         assert workflow["permissions"] == {}, name
         for job_name, job in workflow["jobs"].items():
-            assert job["permissions"] == {"contents": "read"}, (name, job_name)
+            if (name, job_name) == PUBLISH_JOB:
+                assert job["permissions"] == {"contents": "read", "id-token": "write"}
+            else:
+                assert job["permissions"] == {"contents": "read"}, (name, job_name)
+
+
+def test_only_a_version_tag_publishes_and_every_pull_request_builds_and_checks_a_release() -> None:
+    release = workflows()["release.yml"]
+    triggers = release[True]  # YAML 1.1 reads the key `on` as True
+    assert set(triggers) == {"pull_request", "push"}
+    assert triggers["push"] == {"branches": ["main"], "tags": ["v*"]}
+    build, publish = release["jobs"]["build"], release["jobs"]["publish"]
+    assert "if" not in build, "the dry run runs on every trigger"
+    build_runs = " ".join(s.get("run", "") for s in build["steps"])
+    assert "scripts/build-release" in build_runs and "publish" not in build_runs
+    assert publish["if"] == "github.ref_type == 'tag'"
+    assert publish["needs"] == "build"
+    assert publish["environment"]["name"] == "pypi"
+    runs = [s["run"] for s in publish["steps"] if "run" in s]
+    assert runs == [
+        ".ci/run",
+        'scripts/build-release --tag "$GITHUB_REF_NAME"',
+        ".venv/bin/uv publish --trusted-publishing always dist/*",
+    ], "tested, built and checked, then published with OIDC only (never a stored token)"
 
 
 def test_the_matrix_is_the_python_versions_the_package_claims() -> None:
@@ -205,7 +235,7 @@ def test_dependabot_updates_both_locks_and_the_actions() -> None:
     assert ecosystems == {"uv", "npm", "github-actions"}
 
 
-@pytest.mark.parametrize("script", ["setup", "upgrade", "test", "synth", "bench"])
+@pytest.mark.parametrize("script", ["setup", "upgrade", "test", "synth", "bench", "build-release"])
 def test_the_scripts_are_executable(script: str) -> None:
     path = REPO / "scripts" / script
     assert path.stat().st_mode & 0o111

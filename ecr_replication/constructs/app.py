@@ -19,6 +19,14 @@ from .warnings import DISABLE_METADATA_STACK_TRACE, WARNING_IDS
 
 CONTEXT_ENV = "CDK_CONTEXT_JSON"
 """How the CDK CLI hands the context to the app (also set by hand to run ``python app.py``)."""
+CLI_ENV = (CONTEXT_ENV, "CDK_OUTDIR", "CONTEXT_OVERFLOW_LOCATION_ENV")
+"""What the CDK CLI sets for every app it runs (a large context goes into a file named by the
+last one): none of them set means the app was started by hand, without ``cdk.json``."""
+NOT_RUN_BY_THE_CLI = (
+    f"ecr-replication: {CONTEXT_KEY} is not in the app's context: `python app.py` alone does not "
+    "read cdk.json. Run `cdk synth` (the CDK CLI reads cdk.json and runs the app), or set "
+    f"{CONTEXT_ENV}='{{\"{CONTEXT_KEY}\": {{...}}}}' (and CDK_OUTDIR) to run it directly"
+)
 
 
 def _context_json_problem(text: str | None) -> str | None:
@@ -108,6 +116,9 @@ def main() -> None:
         print(f"ecr-replication: {CONTEXT_ENV}: {context_problem}", file=sys.stderr)
         sys.exit(2)
     app = App()
+    if app.node.try_get_context(CONTEXT_KEY) is None and not any(map(os.environ.get, CLI_ENV)):
+        print(NOT_RUN_BY_THE_CLI, file=sys.stderr)
+        sys.exit(2)
     # Warnings carry their construct path and id; a JavaScript stack trace would only point
     # the CDK CLI at the jsii kernel's program.js.
     app.node.set_context(DISABLE_METADATA_STACK_TRACE, True)

@@ -10,15 +10,17 @@ from aws_cdk import aws_ecr as ecr
 from constructs import Construct
 
 from ..errors import Problem, ReplicationConfigError
+from ..model import iam
 from ..model.checks import FieldChecks
 from ..model.limits import MAX_REGISTRY_POLICY_CHARS
 from ..model.policies import (
     Statement,
     compact_json,
     policy_document,
+    replication_evaluations,
     replication_grant_statement,
 )
-from ..model.values import Grant, merge_grants, union_prefixes
+from ..model.values import Grant, merge_grants
 from .support import at_synthesis, claim_registry, lazy, overrides, stack_environment
 
 if TYPE_CHECKING:
@@ -144,11 +146,17 @@ class DestinationRegistryPolicy(Construct):
     def allow_replication_from(self, replication: SourceRegistryReplication) -> None:
         """Grant what ``replication`` sends here, and deploy this policy before it.
 
-        Adds a grant for every rule of the source registry's replication configuration that
-        replicates into this registry (rules added to it later included: they are read at
-        synthesis), and makes the replication's stack depend on this policy's stack, so that
-        ``cdk deploy --all`` creates the grant before the rule. One call instead of restating
-        the grant and wiring the dependency by hand.
+        Adds a grant for what the source registry's replication configuration sends into this
+        registry, read at synthesis from its rules as rendered: rules added to it later, and
+        what a ``render_rule`` hook adds or removes, included. Makes the replication's stack
+        depend on this policy's stack, so that ``cdk deploy --all`` creates the grant before
+        the rule. One call instead of restating the grant and wiring the dependency by hand.
+
+        Synthesis fails, one line each, naming what is sent here and not granted: a rendered
+        filter or destination that cannot be read back (a token, a filter type other than
+        ``PREFIX_MATCH``), or a pattern that this policy's statements, as the
+        ``grant_statement`` / ``statements`` hooks return them, do not let the source account
+        replicate.
         """
         from .source import SourceRegistryReplication
 
@@ -186,24 +194,60 @@ class DestinationRegistryPolicy(Construct):
         self._check_at_synthesis()
         source_stack, this_stack = Stack.of(replication), Stack.of(self)
         if source_stack is not this_stack:
-            source_stack.add_dependency(
+            source_stack.add_stack_dependency(
                 this_stack,
                 f"the registry policy of {here.key} must grant {source.key} before it replicates",
             )
 
     def _replication_grants(self) -> list[Grant]:
+        return [grant for _replication, grant in self._read_replications()[0]]
+
+    def _read_replications(
+        self,
+    ) -> tuple[list[tuple[SourceRegistryReplication, Grant]], list[str]]:
+        """A grant for what each linked replication sends here (its rules as rendered), and
+        one line per thing sent here that cannot be granted."""
         here = self._environment.registry
-        grants = []
+        grants: list[tuple[SourceRegistryReplication, Grant]] = []
+        problems: list[str] = []
         for replication in self._replications:
-            rules = [r for r in replication.rules if here in r.destinations]
-            if rules and replication.registry is not None:
-                grants.append(
-                    Grant(
-                        source=replication.registry,
-                        repository_prefixes=union_prefixes(r.repository_prefixes for r in rules),
+            source = replication.registry
+            sent = replication.sent_to(here) if here is not None else None
+            if sent is None or source is None:
+                continue
+            problems += sent.unreadable
+            if sent.prefixes == ():
+                continue  # nothing readable is sent: nothing to grant
+            try:
+                grant = Grant(source=source, repository_prefixes=sent.prefixes or ())
+            except ReplicationConfigError as error:
+                problems += [
+                    f"{replication.node.path} replicates into {here} what cannot be granted: "
+                    f"{problem}"
+                    for problem in error.problems
+                ]
+            else:
+                grants.append((replication, grant))
+        return grants, problems
+
+    def _hooks_and_grants_disagree(self) -> list[str]:
+        """One line per repository pattern a linked replication sends here (as its rules
+        render) that this policy, as its hooks render it, does not let the source replicate,
+        or that cannot be read back to be granted."""
+        here = self._environment.registry
+        if here is None:
+            return []
+        read, problems = self._read_replications()
+        statements = self.statements()
+        for replication, grant in read:
+            for pattern, evaluation in replication_evaluations(statements, grant, destination=here):
+                if evaluation.decision in (iam.Decision.NOT_ALLOWED, iam.Decision.DENIED):
+                    problems.append(
+                        f"{replication.node.path} replicates {pattern} into {here}, but this "
+                        f"registry policy does not let account {grant.source.account} replicate "
+                        f"it ({evaluation.reason()}): replication of those repositories would fail"
                     )
-                )
-        return grants
+        return problems
 
     @property
     def policy_document(self) -> dict[str, Any]:
@@ -238,8 +282,9 @@ class DestinationRegistryPolicy(Construct):
             f"{self.node.path}: {r.node.path} has no rule replicating into {here}; "
             "allow_replication_from needs one"
             for r in self._replications
-            if here is not None and not any(here in rule.destinations for rule in r.rules)
+            if here is not None and r.sent_to(here) is None
         ]
+        problems += [f"{self.node.path}: {line}" for line in self._hooks_and_grants_disagree()]
         if not (self.grants or self._kept):
             return [*problems, f"{self.node.path}: a registry policy needs at least one grant"]
         document = self.policy_document

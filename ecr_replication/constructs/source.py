@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from aws_cdk import Stack
 from aws_cdk import aws_ecr as ecr
 from constructs import Construct
 
-from ..errors import Problem, ReplicationConfigError
+from ..errors import Problem, ReplicationConfigError, describe_value
 from ..model.checks import FieldChecks
 from ..model.values import (
     BackfillFunctionSettings,
@@ -17,8 +19,15 @@ from ..model.values import (
     backfill_function_problems,
     many_destinations_warning,
     source_rule_problems,
+    union_prefixes,
 )
-from .support import at_synthesis, claim_registry, rendered_resource, stack_environment
+from .support import (
+    at_synthesis,
+    claim_registry,
+    is_token,
+    rendered_resource,
+    stack_environment,
+)
 from .warnings import (
     WARNING_DELETIONS_REPLICATED,
     WARNING_MANY_DESTINATIONS,
@@ -33,6 +42,17 @@ if TYPE_CHECKING:
 RenderedRule = dict[str, Any]
 """A rule as CloudFormation writes it: ``{"Destinations": [...], "RepositoryFilters": [...],
 "DeleteReplication": {"Enabled": true}}``."""
+
+
+@dataclass(frozen=True, kw_only=True, slots=True)
+class SentRepositories:
+    """What a replication configuration, as rendered (hooks included), sends to one registry."""
+
+    prefixes: tuple[str, ...] | None
+    """The ``PREFIX_MATCH`` filters of the rules that send there; None: every repository (a
+    rule without filters sends there); empty: nothing that can be read back."""
+    unreadable: tuple[str, ...] = ()
+    """What the rendered rules hold that cannot be read back (one line each, naming it)."""
 
 
 class SourceRegistryReplication(Construct):
@@ -126,11 +146,7 @@ class SourceRegistryReplication(Construct):
             ecr.CfnReplicationConfiguration,
             self,
             "Resource",
-            lambda: {
-                "ReplicationConfiguration": {
-                    "Rules": [self.render_rule(rule) for rule in self._rules]
-                }
-            },
+            lambda: {"ReplicationConfiguration": {"Rules": self.rendered_rules()}},
             replication_configuration={"rules": []},
         )
         at_synthesis(self, self._synth_problems)
@@ -189,6 +205,61 @@ class SourceRegistryReplication(Construct):
             rendered["DeleteReplication"] = {"Enabled": True}
         return rendered
 
+    def rendered_rules(self) -> list[RenderedRule]:
+        """Every rule as the template holds it: :meth:`render_rule` of each, in order."""
+        return [self.render_rule(rule) for rule in self._rules]
+
+    def sent_to(self, registry: Registry) -> SentRepositories | None:
+        """What the rules, as rendered, replicate into ``registry``; None when no rule does.
+
+        Read back from :meth:`rendered_rules`, so a ``render_rule`` hook that adds a filter or
+        a destination is seen. A destination or filter that is not plain data (a token, another
+        filter type) cannot be read back: it is named in ``unreadable``.
+        """
+        sends = False
+        prefix_lists: list[tuple[str, ...]] = []
+        unreadable: list[str] = []
+        for index, rendered in enumerate(self.rendered_rules()):
+            where = f"{self.node.path} rules[{index}]"
+            rule: Mapping[str, Any] = rendered if isinstance(rendered, Mapping) else {}
+            destinations = _as_list(rule.get("Destinations"))
+            plain = [d for d in destinations if _plain_destination(d)]
+            unreadable += [
+                f"{where} renders the destination {self._shown(d)}, which cannot be read back "
+                f"(an account id and region as plain strings), so whether it replicates into "
+                f"{registry.key} is unknown"
+                for d in destinations
+                if d not in plain
+            ]
+            here = (registry.account, registry.region)
+            if not any((d["RegistryId"], d["Region"]) == here for d in plain):
+                continue
+            sends = True
+            filters = _as_list(rule.get("RepositoryFilters"))
+            prefixes = tuple(f["Filter"] for f in filters if _plain_prefix_filter(f))
+            unreadable += [
+                f"{where} replicates {self._shown(f.get('Filter') if isinstance(f, Mapping) else f)} "
+                f"into {registry.key}, which cannot be read back (a PREFIX_MATCH filter with a plain "
+                "string) and so is not granted"
+                for f in filters
+                if not _plain_prefix_filter(f)
+            ]
+            if filters and not prefixes:
+                continue  # only unreadable filters: nothing is granted for this rule
+            prefix_lists.append(prefixes)
+        if not sends:
+            return None
+        prefixes = union_prefixes(prefix_lists) if prefix_lists else ()
+        return SentRepositories(
+            prefixes=prefixes if prefixes or not prefix_lists else None,
+            unreadable=tuple(unreadable),
+        )
+
+    def _shown(self, value: object) -> str:
+        """A rendered value as a message names it (tokens resolved to their intrinsics)."""
+        shown = describe_value(value)
+        return describe_value(Stack.of(self).resolve(value)) if is_token(shown) else shown
+
     def _warn_if_risky(self, rule: ReplicationRule, index: int) -> None:
         registry = self.registry
         cross_account = [d for d in rule.destinations if registry and d.account != registry.account]
@@ -224,3 +295,27 @@ class SourceRegistryReplication(Construct):
                 )
         if (too_many := many_destinations_warning(self._rules)) is not None:
             warn(self, WARNING_MANY_DESTINATIONS, too_many + ".")
+
+
+def _as_list(value: object) -> list[Any]:
+    return list(value) if isinstance(value, list | tuple) else []
+
+
+def _plain(value: object) -> bool:
+    return isinstance(value, str) and not is_token(value)
+
+
+def _plain_destination(destination: object) -> bool:
+    return (
+        isinstance(destination, Mapping)
+        and _plain(destination.get("RegistryId"))
+        and _plain(destination.get("Region"))
+    )
+
+
+def _plain_prefix_filter(repository_filter: object) -> bool:
+    return (
+        isinstance(repository_filter, Mapping)
+        and repository_filter.get("FilterType") == "PREFIX_MATCH"
+        and _plain(repository_filter.get("Filter"))
+    )

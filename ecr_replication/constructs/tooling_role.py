@@ -103,6 +103,8 @@ class ToolingRole(Construct):
         # construction, so they are written now: the same documents, no round trip at synth.
         rendered_later = overrides(self, library_class, "trust_statements", "permission_statements")
         if rendered_later:
+            # Whether it warns is known only at synthesis, from what the hooks return.
+            quiet_stack_traces(self)  # before any child
             trust = lazy(lambda: policy_document(self.trust_statements()))
             permissions = lazy(lambda: policy_document(self.permission_statements()))
         else:

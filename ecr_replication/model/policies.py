@@ -14,12 +14,19 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from ..naming import account_arn, account_root_arn, repository_arn, stack_arn
+from . import iam
 from .limits import REGISTRY_POLICY_SCOPE_SETTING, REGISTRY_POLICY_V1_ACTIONS
-from .values import DestinationRegistry, Grant, RepositoryTemplateSettings, repository_patterns
+from .values import (
+    DestinationRegistry,
+    Grant,
+    Registry,
+    RepositoryTemplateSettings,
+    repository_patterns,
+)
 
 PolicyDocument = dict[str, Any]
 Statement = dict[str, Any]
@@ -88,6 +95,29 @@ def replication_grant_statement(
         "Action": one_or_many(actions),
         "Resource": one_or_many(resources),
     }
+
+
+def replication_evaluations(
+    statements: Sequence[Mapping[str, Any]], grant: Grant, *, destination: Registry
+) -> list[tuple[str, iam.Evaluation]]:
+    """Whether ``statements`` (a registry policy) let the grant's source account replicate
+    each repository pattern of the grant (``prod/*``, or ``*``) into ``destination``, read by
+    the model's IAM evaluator: one ``(pattern, evaluation)`` per pattern."""
+    caller = iam.Caller(account=grant.source.account, partition=grant.source.partition)
+    return [
+        (
+            pattern,
+            iam.evaluate(
+                statements,
+                caller=caller,
+                action=REPLICATION_ACTIONS[0],
+                resource=repository_arn(
+                    destination.partition, destination.region, destination.account, pattern
+                ),
+            ),
+        )
+        for pattern in grant.repository_patterns
+    ]
 
 
 def generated_statements(destination: DestinationRegistry) -> list[Statement]:

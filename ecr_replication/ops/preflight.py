@@ -621,8 +621,13 @@ def render(console: Console, results: Sequence[CheckResult]) -> None:
     table = report.new_table(
         "Preflight: will replication work?", ["Registry", "Side", "Check", "Status", "Details"]
     )
+    # A reason every unchecked row shares (no credentials) is said once, below the table.
+    shared = report.shared_reason(outcome_of(results).unchecked)
     for r in results:
-        details = "\n".join((r.message, *(f"  {line}" for line in r.details)))
+        if shared is not None and r.status == "unchecked":
+            details = "\n".join(r.details)
+        else:
+            details = "\n".join((r.message, *(f"  {line}" for line in r.details)))
         table.add_row(
             report.cell(r.registry.key),
             report.cell(r.side),

@@ -248,12 +248,26 @@ def progress(console: Console, description: str, *, enabled: bool) -> Iterator[P
 _ABOUT_REPOSITORY = re.compile(r"^repository (?P<name>\S+): (?P<reason>.*)$")
 
 
+def shared_reason(unchecked: Sequence[Unchecked]) -> str | None:
+    """The one reason why several checks could not be made (no credentials, an expired
+    session), to be said once instead of on every row; None when the reasons differ."""
+    reasons = {u.reason for u in unchecked}
+    if len(reasons) == 1 and len({(u.registry, u.check) for u in unchecked}) > 1:
+        return reasons.pop()
+    return None
+
+
 def print_unchecked(console: Console, outcome: Outcome) -> None:
     """One line per registry that could not be checked, each reason named once.
 
     The same failure of several repositories (one answer per repository) is one reason with
-    the repositories listed, not a repetition per repository.
+    the repositories listed, not a repetition per repository; a reason shared by every check
+    that could not be made is one line naming the registries.
     """
+    if (reason := shared_reason(outcome.unchecked)) is not None:
+        registries = ", ".join(outcome.unchecked_registries)
+        console.print(cell(f"Could not check {registries}: {reason}", "yellow"))
+        return
     for registry in outcome.unchecked_registries:
         grouped: dict[tuple[str, str], list[str]] = {}
         for u in outcome.unchecked:

@@ -315,6 +315,32 @@ def test_app_py_with_a_context_that_is_not_json_exits_2_without_a_traceback(
     assert "Traceback" not in result.stderr
 
 
+def test_app_main_started_by_hand_without_a_context_says_to_run_cdk_synth_or_set_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """``python app.py`` alone: cdk.json holds the topology, but only the CDK CLI reads it."""
+    for name in ("CDK_CONTEXT_JSON", "CDK_OUTDIR", "CONTEXT_OVERFLOW_LOCATION_ENV"):
+        monkeypatch.delenv(name, raising=False)
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 2
+    assert capsys.readouterr().err.splitlines() == [
+        "ecr-replication: ecrReplication is not in the app's context: `python app.py` alone does "
+        "not read cdk.json. Run `cdk synth` (the CDK CLI reads cdk.json and runs the app), or set "
+        """CDK_CONTEXT_JSON='{"ecrReplication": {...}}' (and CDK_OUTDIR) to run it directly"""
+    ]
+
+
+def test_app_main_run_by_the_cli_without_the_key_says_where_to_put_it(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    monkeypatch.setenv("CDK_CONTEXT_JSON", "{}")
+    with pytest.raises(SystemExit) as exit_info:
+        main()
+    assert exit_info.value.code == 2
+    assert "put it under context in cdk.json" in capsys.readouterr().err
+
+
 # ---------------------------------------------------------------------------------------------
 # Warnings: acknowledged from context, recorded without a stack trace
 
@@ -331,6 +357,22 @@ def test_warnings_listed_in_the_context_are_acknowledged_in_every_stack() -> Non
     stacks = build_app(app)
     for stack in stacks.destinations.values():
         Annotations.from_stack(stack).has_no_warning("*", Match.any_value())
+
+
+def test_the_acknowledgement_id_the_cdk_cli_prints_acknowledges_the_warning_in_an_app() -> None:
+    """The CLI says ``Acknowledge with 'Annotation::ecr-replication:...'``: the README gives
+    ``Validations.of(stack).acknowledge`` for that form, beside the short id."""
+    from aws_cdk import Acknowledgment, Validations
+    from aws_cdk.assertions import Annotations, Match
+
+    stacks = build_app(App(context={"ecrReplication": CLASSIC}))
+    (stack,) = stacks.destinations.values()
+    Validations.of(stack).acknowledge(
+        Acknowledgment(
+            id="Annotation::ecr-replication:roleTrustsWholeAccount", reason="CI assumes it"
+        )
+    )
+    Annotations.from_stack(stack).has_no_warning("*", Match.any_value())
 
 
 def test_an_unknown_warning_id_in_the_context_is_refused_with_the_known_ones() -> None:

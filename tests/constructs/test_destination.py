@@ -553,6 +553,20 @@ def test_the_warning_judges_the_trust_a_subclass_deploys(stack: Any) -> None:
     annotations.has_warning("/Dest/Open", Match.string_like_regexp("account 555444333222"))
 
 
+def test_a_warning_of_a_role_whose_hook_is_overridden_carries_no_stack_trace(stack: Any) -> None:
+    """The CDK CLI prints a warning's first stack frame outside node_modules: for a Python app
+    the jsii kernel's ``.../lib/program.js:1:NNNN``, a stray line before the warning."""
+
+    class WithoutRegionChecks(ReplicationDestinationRole):
+        def permission_statements(self) -> list[Statement]:
+            return [s for s in super().permission_statements() if s["Sid"] != "ReadRegionOptIn"]
+
+    WithoutRegionChecks(stack, "Role", grants=[grant(BUILD, "prod/")])
+    (warning,) = Annotations.from_stack(stack).find_warning("/Dest/Role", Match.any_value())
+    assert WARNING_ROLE_TRUSTS_WHOLE_ACCOUNT in str(warning.entry.data)
+    assert not warning.entry.trace
+
+
 def test_a_role_trusting_only_named_roles_is_not_warned_about(stack: Any) -> None:
     settings = RoleSettings(trusted_principal_arns=["arn:aws:iam::555444333222:role/ci"])
     ReplicationDestinationRole(stack, "Role", grants=[grant(BUILD, "prod/")], settings=settings)

@@ -19,7 +19,7 @@ from ecr_replication import cli
 from ecr_replication.ops import aws
 from ecr_replication.ops.config import load_topology
 
-from .opshelp import SOURCE, ClientStubs, CliResult, push
+from .opshelp import DEST_A, DEST_B, SOURCE, ClientStubs, CliResult, push
 
 Run = Callable[..., CliResult]
 WriteConfig = Callable[..., Path]
@@ -105,6 +105,27 @@ def test_verify_without_credentials_names_the_registry_it_could_not_read(
         f"Could not check {SOURCE.key}: list repositories: no usable AWS credentials found "
         "(set AWS_PROFILE or sign in, then run again)"
     ]
+
+
+def test_preflight_without_credentials_says_the_reason_once_for_every_row(
+    run_cli: Run, write_config: WriteConfig, no_credentials: None, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("COLUMNS", "400")  # one line per line of output
+    result = run_cli("preflight", "--config", str(write_config()))
+    assert result.code == 3
+    reason = "no usable AWS credentials found (set AWS_PROFILE or sign in, then run again)"
+    assert result.out.count(reason) == 1, result.out
+    summary = result.out.strip().splitlines()[-1]
+    assert summary.startswith("Could not check ")
+    assert summary.endswith(f": could not identify the caller: {reason}")
+    assert all(r.key in summary for r in (SOURCE, DEST_A, DEST_B))
+    rows = [line for line in result.out.splitlines() if "│ unchecked │" in line]
+    assert len(rows) >= 4, "every check is still a row, marked unchecked"
+    document = run_cli("preflight", "--config", str(write_config()), "--json").json
+    assert {u["reason"] for u in document["unchecked"]} == {
+        f"could not identify the caller: {reason}"
+    }
+    assert len(document["unchecked"]) == len(rows), "--json keeps the reason on every entry"
 
 
 def test_cost_without_credentials_prints_no_figures(

@@ -39,6 +39,31 @@ def test_the_summary_names_an_unchecked_registry_even_when_problems_were_found()
     ]
 
 
+def test_a_reason_shared_by_every_unchecked_check_is_one_line_and_different_ones_are_not() -> None:
+    def summary(*unchecked: report.Unchecked) -> list[str]:
+        out = io.StringIO()
+        report.print_summary(
+            Console(file=out, width=300),
+            report.Outcome(problems=0, unchecked=unchecked),
+            ok_message="all good",
+        )
+        return out.getvalue().splitlines()
+
+    other = report.Unchecked(registry="222222222222/us-east-1", check="region-enabled", reason="")
+    expired = "the session has expired"
+    assert summary(
+        report.Unchecked(registry=UNCHECKED.registry, check="registry-policy", reason=expired),
+        report.Unchecked(registry=other.registry, check="region-enabled", reason=expired),
+    ) == [f"Could not check 111111111111/eu-west-1, 222222222222/us-east-1: {expired}"]
+    assert summary(
+        UNCHECKED,
+        report.Unchecked(registry=other.registry, check="region-enabled", reason=expired),
+    ) == [
+        "Could not check 111111111111/eu-west-1: registry-policy: access denied",
+        f"Could not check 222222222222/us-east-1: region-enabled: {expired}",
+    ]
+
+
 def test_json_output_is_the_envelope_then_the_commands_fields_and_nothing_else(
     capsys: pytest.CaptureFixture[str],
 ) -> None:
