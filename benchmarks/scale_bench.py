@@ -15,6 +15,7 @@ show the CPU the commands and moto spend, which no concurrency hides under a sin
 from __future__ import annotations
 
 import contextlib
+import datetime
 import gc
 import io
 import json
@@ -201,6 +202,22 @@ class _Tally:
     gc: float = 0.0
 
 
+DEPLOYED_AT = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC)
+
+
+def _members(params: Any) -> dict[str, Any]:
+    """A ``before-call`` hook's request members (botocore passes the serialized request: the
+    JSON body of an ECR call)."""
+    body = params.get("body") if isinstance(params, dict) else None
+    if isinstance(body, bytes | str) and body:
+        try:
+            found = json.loads(body)
+        except ValueError:
+            return {}
+        return found if isinstance(found, dict) else {}
+    return {}
+
+
 class Instrument:
     """Counts and delays every AWS call of the clients the commands create; measures CPU.
 
@@ -234,14 +251,36 @@ class Instrument:
             if destination.needs_template:
                 mutability = destination.settings.repository_template.tag_mutability
                 self.templates[(destination.registry.account, destination.registry.region)] = [
-                    {"prefix": p, "appliedFor": ["REPLICATION"], "imageTagMutability": mutability}
+                    {
+                        "prefix": p,
+                        "appliedFor": ["REPLICATION"],
+                        "imageTagMutability": mutability,
+                        "createdAt": DEPLOYED_AT,
+                        "updatedAt": DEPLOYED_AT,
+                    }
                     for p in destination.template_prefixes
                 ]
 
-    def _answer(self, operation: str, account: str, region: str) -> dict[str, Any] | None:
+    def _answer(
+        self, operation: str, account: str, region: str, params: dict[str, Any] | None = None
+    ) -> dict[str, Any] | None:
+        """What moto lacks, as botocore's model of the call has it (tests/ops/test_fakes.py
+        checks): templates filtered by ``prefixes``, at most ``maxResults`` (default 100) in a
+        page, with ``nextToken`` for the rest."""
+        params = params or {}
         templates = self.templates.get((account, region), [])
         if operation == "DescribeRepositoryCreationTemplates":
-            return {"repositoryCreationTemplates": templates}
+            wanted = params.get("prefixes")
+            chosen = [t for t in templates if not wanted or t["prefix"] in wanted]
+            start = int(params.get("nextToken") or 0)
+            size = int(params.get("maxResults") or 100)
+            page: dict[str, Any] = {
+                "registryId": account,
+                "repositoryCreationTemplates": chosen[start : start + size],
+            }
+            if start + size < len(chosen):
+                page["nextToken"] = str(start + size)
+            return page
         if operation == "DescribeStackResources":
             return {
                 "StackResources": [
@@ -258,12 +297,12 @@ class Instrument:
         return None
 
     def _hook(self, account: str, region: str) -> Callable[..., Any]:
-        def before_call(model: Any, **_: Any) -> Any:
+        def before_call(model: Any, params: Any = None, **_: Any) -> Any:
             with self._lock:
                 self._tally.calls[f"{model.service_model.service_name}:{model.name}"] += 1
             if self.latency:
                 time.sleep(self.latency)
-            parsed = self._answer(model.name, account, region)
+            parsed = self._answer(model.name, account, region, _members(params))
             if parsed is None:
                 return None
             from botocore.awsrequest import AWSResponse, HTTPHeaders
