@@ -39,37 +39,23 @@ from .test_import_round_trip import INJECTED
 
 MODELS = botocore.session.get_session()
 
+COMMON = {
+    "IncompleteSignature",
+    "InternalFailure",
+    "InvalidAction",
+    "InvalidClientTokenId",
+    "NotAuthorized",
+    "OptInRequired",
+    "RequestExpired",
+    "ServiceUnavailable",
+    "ThrottlingException",
+    "ValidationError",
+}
 COMMON_ERRORS = {
-    # Amazon ECR API Reference, "Common Errors"; UnknownOperationException: the JSON
-    # protocol's answer for an operation the endpoint does not offer.
-    "ecr": {
-        "AccessDeniedException",
-        "IncompleteSignature",
-        "InternalFailure",
-        "InvalidAction",
-        "InvalidClientTokenId",
-        "NotAuthorized",
-        "OptInRequired",
-        "RequestExpired",
-        "ServiceUnavailable",
-        "ThrottlingException",
-        "ValidationError",
-        "UnknownOperationException",
-    },
-    # AWS CloudFormation API Reference, "Common Errors".
-    "cloudformation": {
-        "AccessDenied",
-        "IncompleteSignature",
-        "InternalFailure",
-        "InvalidAction",
-        "InvalidClientTokenId",
-        "NotAuthorized",
-        "OptInRequired",
-        "RequestExpired",
-        "ServiceUnavailable",
-        "ThrottlingException",
-        "ValidationError",
-    },
+    # The API references' "Common Errors" (Amazon ECR, AWS CloudFormation); for ECR, also the
+    # JSON protocol's UnknownOperationException for an operation the endpoint does not offer.
+    "ecr": COMMON | {"AccessDeniedException", "UnknownOperationException"},
+    "cloudformation": COMMON | {"AccessDenied"},
 }
 
 REGISTRY = Registry(account=opshelp.DEST_A_ACCOUNT, region="eu-west-1")

@@ -1040,22 +1040,35 @@ def test_the_library_lets_each_service_use_its_keys_and_roles(
     assert service_warnings(report(assemblies[name])) == []
 
 
+def key_statements_of(
+    service: str, change: Callable[[dict[str, Any]], None]
+) -> Callable[[dict[str, Any]], bool]:
+    """An edit of every alert topic key's statement for ``service``."""
+
+    def edit(template: dict[str, Any]) -> bool:
+        found = [
+            statement
+            for resource in template["Resources"].values()
+            if resource["Type"] == "AWS::KMS::Key"
+            for statement in resource["Properties"]["KeyPolicy"]["Statement"]
+            if statement.get("Principal") == {"Service": service}
+        ]
+        for statement in found:
+            change(statement)
+        return bool(found)
+
+    return edit
+
+
 def test_a_key_policy_that_asks_eventbridge_for_source_keys_is_warned_about(
     assemblies: dict[str, Path], tmp_path: Path
 ) -> None:
     # The SNS developer guide: EventBridge sends neither aws:SourceAccount nor aws:SourceArn.
-    def condition_eventbridge(template: dict[str, Any]) -> bool:
-        changed = False
-        for resource in template["Resources"].values():
-            if resource["Type"] != "AWS::KMS::Key":
-                continue
-            for statement in resource["Properties"]["KeyPolicy"]["Statement"]:
-                if statement.get("Principal") == {"Service": "events.amazonaws.com"}:
-                    statement["Condition"] = {"StringEquals": {"aws:SourceAccount": DESTINATION}}
-                    changed = True
-        return changed
+    def condition(statement: dict[str, Any]) -> None:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": DESTINATION}}
 
-    document = report(edited_copy(assemblies["local_monitoring"], tmp_path, condition_eventbridge))
+    edit = key_statements_of("events.amazonaws.com", condition)
+    document = report(edited_copy(assemblies["local_monitoring"], tmp_path, edit))
     found = [w for w in document["warnings"] if w["code"] == "service-cannot-use-key"]
     assert found
     assert all(
@@ -1070,20 +1083,13 @@ def test_a_key_policy_for_another_accounts_alarms_is_warned_about(
     assemblies: dict[str, Path], tmp_path: Path
 ) -> None:
     # CloudWatch sends aws:SourceArn, the alarm: a condition naming other alarms refuses it.
-    def other_alarms(template: dict[str, Any]) -> bool:
-        changed = False
-        for resource in template["Resources"].values():
-            if resource["Type"] != "AWS::KMS::Key":
-                continue
-            for statement in resource["Properties"]["KeyPolicy"]["Statement"]:
-                if statement.get("Principal") == {"Service": "cloudwatch.amazonaws.com"}:
-                    statement["Condition"]["ArnLike"] = {
-                        "aws:SourceArn": "arn:aws:cloudwatch:*:999999999999:alarm:*"
-                    }
-                    changed = True
-        return changed
+    def other_alarms(statement: dict[str, Any]) -> None:
+        statement["Condition"]["ArnLike"] = {
+            "aws:SourceArn": "arn:aws:cloudwatch:*:999999999999:alarm:*"
+        }
 
-    document = report(edited_copy(assemblies["local_monitoring"], tmp_path, other_alarms))
+    edit = key_statements_of("cloudwatch.amazonaws.com", other_alarms)
+    document = report(edited_copy(assemblies["local_monitoring"], tmp_path, edit))
     assert {code for code, _ in service_warnings(document)} == {"service-cannot-use-key"}
     assert {who for _, who in service_warnings(document)} == {"cloudwatch.amazonaws.com"}
 
