@@ -19,6 +19,7 @@ in calls is one per replicated image in the source and one per replica in each d
 from __future__ import annotations
 
 import contextlib
+import datetime
 import gc
 import io
 import json
@@ -214,6 +215,22 @@ class _Tally:
     gc: float = 0.0
 
 
+DEPLOYED_AT = datetime.datetime(2025, 1, 1, tzinfo=datetime.UTC)
+
+
+def _members(params: Any) -> dict[str, Any]:
+    """A ``before-call`` hook's request members (botocore passes the serialized request: the
+    JSON body of an ECR call)."""
+    body = params.get("body") if isinstance(params, dict) else None
+    if isinstance(body, bytes | str) and body:
+        try:
+            found = json.loads(body)
+        except ValueError:
+            return {}
+        return found if isinstance(found, dict) else {}
+    return {}
+
+
 class Instrument:
     """Counts and delays every AWS call of the clients the commands create; measures CPU.
 
@@ -247,18 +264,38 @@ class Instrument:
             if destination.needs_template:
                 mutability = destination.settings.repository_template.tag_mutability
                 self.templates[(destination.registry.account, destination.registry.region)] = [
-                    {"prefix": p, "appliedFor": ["REPLICATION"], "imageTagMutability": mutability}
+                    {
+                        "prefix": p,
+                        "appliedFor": ["REPLICATION"],
+                        "imageTagMutability": mutability,
+                        "createdAt": DEPLOYED_AT,
+                        "updatedAt": DEPLOYED_AT,
+                    }
                     for p in destination.template_prefixes
                 ]
 
     def _answer(
-        self, operation: str, account: str, region: str, request: dict[str, Any]
+        self, operation: str, account: str, region: str, params: dict[str, Any] | None = None
     ) -> dict[str, Any] | None:
-        if (answer := answer_2026(operation, request)) is not None:
+        """What moto lacks, as botocore's model of the call has it (tests/ops/test_fakes.py
+        checks): templates filtered by ``prefixes``, at most ``maxResults`` (default 100) in a
+        page, with ``nextToken`` for the rest."""
+        params = params or {}
+        if (answer := answer_2026(operation, params)) is not None:
             return answer
         templates = self.templates.get((account, region), [])
         if operation == "DescribeRepositoryCreationTemplates":
-            return {"repositoryCreationTemplates": templates}
+            wanted = params.get("prefixes")
+            chosen = [t for t in templates if not wanted or t["prefix"] in wanted]
+            start = int(params.get("nextToken") or 0)
+            size = int(params.get("maxResults") or 100)
+            page: dict[str, Any] = {
+                "registryId": account,
+                "repositoryCreationTemplates": chosen[start : start + size],
+            }
+            if start + size < len(chosen):
+                page["nextToken"] = str(start + size)
+            return page
         if operation == "DescribeStackResources":
             return {
                 "StackResources": [
@@ -275,14 +312,12 @@ class Instrument:
         return None
 
     def _hook(self, account: str, region: str) -> Callable[..., Any]:
-        def before_call(model: Any, params: dict[str, Any], **_: Any) -> Any:
+        def before_call(model: Any, params: Any = None, **_: Any) -> Any:
             with self._lock:
                 self._tally.calls[f"{model.service_model.service_name}:{model.name}"] += 1
             if self.latency:
                 time.sleep(self.latency)
-            body = params.get("body") or b"{}"
-            request = json.loads(body) if model.service_model.protocol == "json" else {}
-            parsed = self._answer(model.name, account, region, request)
+            parsed = self._answer(model.name, account, region, _members(params))
             if parsed is None:
                 return None
             from botocore.awsrequest import AWSResponse, HTTPHeaders

@@ -17,8 +17,9 @@ from .topologies import SYNTH_CASES, SynthCase
 OURS = (python(), str(REPO / "app.py"))
 BASELINE = (python(), str(REPO / "benchmarks" / "baseline_app.py"))
 TARGET_RATIO = 1.15
-# The 1 source x 25 destinations case carries the tighter target of the one-model redesign.
-TARGET_RATIO_25 = 1.10
+# The 1 source x 25 destinations case carries the tighter target: the synthesis-time checks
+# (warnings, chained replication, Control Tower marks) may cost at most 5 %.
+TARGET_RATIO_25 = 1.05
 # A point may sit this far (relative) off the straight-line fit of time against stacks before
 # growth counts as non-linear; below it the difference is run-to-run noise on this machine.
 LINEARITY_TOLERANCE = 0.08

@@ -9,7 +9,7 @@ from __future__ import annotations
 import copy
 import json
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -18,6 +18,8 @@ from aws_cdk import App, Environment, Stack
 from hypothesis import settings
 from syrupy.assertion import SnapshotAssertion
 from syrupy.extensions.json import JSONSnapshotExtension
+
+from tests.iam_oracle import IamSimulator
 
 REPO = Path(__file__).resolve().parent.parent
 
@@ -64,6 +66,14 @@ def raw_topology() -> dict[str, Any]:
     )
 
 
+@pytest.fixture(scope="session")
+def iam_simulator() -> Iterator[IamSimulator]:
+    """The independent IAM oracle (``tests/iam_oracle.py``): one Node process per session."""
+    simulator = IamSimulator()
+    yield simulator
+    simulator.close()
+
+
 StackFactory = Callable[..., Stack]
 
 
@@ -93,7 +103,8 @@ def new_stack() -> StackFactory:
 
 # Property-based tests (Hypothesis): deterministic and bounded, so the suite takes the same
 # time and finds the same examples on every run and in CI. HYPOTHESIS_PROFILE=explore searches
-# more widely (random, more examples) when working on adoption.
+# more widely (random, more examples), as the scheduled workflow .github/workflows/explore.yml
+# does with a fresh seed.
 settings.register_profile(
     "ci",
     derandomize=True,
@@ -102,5 +113,7 @@ settings.register_profile(
     max_examples=50,
     print_blob=False,
 )
-settings.register_profile("explore", database=None, deadline=None, max_examples=400)
+settings.register_profile(
+    "explore", database=None, deadline=None, max_examples=400, print_blob=True
+)
 settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE", "ci"))

@@ -115,12 +115,28 @@ def test_aws_cdk_libs_cloud_assembly_schema_won_the_install() -> None:
     ), "aws-cdk.cloud-assembly-schema overwrote aws-cdk-lib's module: run scripts/setup"
 
 
-def test_the_cdk_cli_is_locked_exactly() -> None:
+@pytest.mark.parametrize("tool", ["aws-cdk", "@cloud-copilot/iam-simulate"])
+def test_each_node_tool_is_locked_exactly(tool: str) -> None:
     package = json.loads((REPO / "package.json").read_text())
     lock = json.loads((REPO / "package-lock.json").read_text())
-    version = package["devDependencies"]["aws-cdk"]
+    version = package["devDependencies"][tool]
     assert re.fullmatch(r"\d+\.\d+\.\d+", version), "package.json pins an exact version"
-    assert lock["packages"]["node_modules/aws-cdk"]["version"] == version
+    assert lock["packages"][f"node_modules/{tool}"]["version"] == version
+
+
+def test_the_iam_simulator_is_a_test_tool_only() -> None:
+    # AGPL-3.0: the tests run it (tests/iam_simulator.cjs); the package never names it, and the
+    # wheel holds only the package.
+    package = json.loads((REPO / "package.json").read_text())
+    assert "@cloud-copilot/iam-simulate" in package["devDependencies"]
+    assert not package.get("dependencies")
+    mentions = [
+        path
+        for path in (REPO / "ecr_replication").rglob("*")
+        if path.is_file() and "cloud-copilot" in path.read_text(errors="ignore")
+    ]
+    assert mentions == []
+    assert pyproject()["tool"]["setuptools"]["packages"]["find"]["include"] == ["ecr_replication*"]
 
 
 def test_library_users_get_ranges_not_pins() -> None:

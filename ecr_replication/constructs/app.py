@@ -15,7 +15,7 @@ from .guard import disabled_rules_from_context, enable_guard, guard_requested
 from .nag import enable_nag, nag_requested
 from .stacks import ReplicationStacks, add_replication_stacks
 from .switches import SwitchError, context_list
-from .warnings import DISABLE_METADATA_STACK_TRACE, WARNING_IDS
+from .warnings import WARNING_IDS, quiet_app
 
 CONTEXT_ENV = "CDK_CONTEXT_JSON"
 """How the CDK CLI hands the context to the app (also set by hand to run ``python app.py``)."""
@@ -121,7 +121,7 @@ def main() -> None:
         sys.exit(2)
     # Warnings carry their construct path and id; a JavaScript stack trace would only point
     # the CDK CLI at the jsii kernel's program.js.
-    app.node.set_context(DISABLE_METADATA_STACK_TRACE, True)
+    quiet_app(app)
     try:
         build_app(app)
     except ReplicationConfigError as error:

@@ -8,6 +8,9 @@ key ``ecrReplication:acknowledge`` for the app of this repository.
 
 from __future__ import annotations
 
+import weakref
+from typing import Any
+
 from aws_cdk import Annotations
 from constructs import Construct
 
@@ -33,14 +36,29 @@ DISABLE_METADATA_STACK_TRACE = "aws:cdk:disable-stack-trace"
 """The CDK's context key that keeps JavaScript stack traces out of construct metadata."""
 
 
+# Apps whose whole tree already records warnings without a stack trace (``quiet_app``): the
+# constructs below them need not set it again, a round trip to the CDK each.
+_quiet_roots: weakref.WeakSet[Any] = weakref.WeakSet()
+
+
+def quiet_app(app: Construct) -> None:
+    """Record every warning of the app without a stack trace (call before adding stacks)."""
+    app.node.set_context(DISABLE_METADATA_STACK_TRACE, True)
+    _quiet_roots.add(app)
+
+
 def quiet_stack_traces(construct: Construct) -> None:
     """Record this construct's warnings without a stack trace. Call before adding children.
 
     The CDK keeps a JavaScript stack trace with each warning, and the CDK CLI prints its first
     frame outside ``node_modules``: for a Python app that is the jsii kernel's bundled
     ``program.js`` (a line such as ``/tmp/tmpabc/lib/program.js:1:5591``), which tells a
-    reader nothing. The construct path and the warning id do.
+    reader nothing. The construct path and the warning id do. Nothing to do in an app made
+    quiet by :func:`quiet_app` (the context is inherited).
     """
+    environment = getattr(construct, "_environment", None)
+    if environment is not None and environment.root in _quiet_roots:
+        return
     construct.node.set_context(DISABLE_METADATA_STACK_TRACE, True)
 
 

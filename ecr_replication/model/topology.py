@@ -39,15 +39,31 @@ def overlapping_prefixes(received: Sequence[str], sent: Sequence[str]) -> tuple[
     return tuple(p for p in sent if any(p.startswith(q) or q.startswith(p) for q in received))
 
 
+def _common_prefixes(first: Sequence[str], second: Sequence[str]) -> tuple[str, ...]:
+    """Prefixes naming exactly the repositories both prefix lists name (an empty list names
+    every repository; ``("",)`` stands for every repository in the answer, ``()`` for none)."""
+    if not first:
+        return tuple(second) or ("",)
+    if not second:
+        return tuple(first)
+    return tuple(
+        dict.fromkeys(
+            longer
+            for p in first
+            for q in second
+            for longer in ((p,) if p.startswith(q) else (q,) if q.startswith(p) else ())
+        )
+    )
+
+
 def _covers(sender: SourceRegistry, destination: Registry, prefixes: Sequence[str]) -> bool:
-    """Whether ``sender`` itself replicates every repository of ``prefixes`` (empty: every
+    """Whether ``sender`` itself replicates every repository of ``prefixes`` (``""``: every
     repository) to ``destination``."""
-    sent = union_prefixes(r.repository_prefixes for r in sender.rules_for(destination))
-    if not sender.rules_for(destination):
+    rules = sender.rules_for(destination)
+    if not rules:
         return False
-    if not sent:
-        return True
-    return bool(prefixes) and all(any(p.startswith(q) for q in sent) for p in prefixes)
+    sent = union_prefixes(r.repository_prefixes for r in rules)
+    return not sent or all(any(p.startswith(q) for q in sent) for p in prefixes)
 
 
 @dataclass(frozen=True, kw_only=True, slots=True)
@@ -262,10 +278,13 @@ class ReplicationTopology:
                 onward: dict[Registry, None] = {}
                 for rule in receiving.rules:
                     overlap = overlapping_prefixes(received, rule.repository_prefixes)
+                    # What would be lost: what the sender pushes into this registry and this
+                    # rule would send on, unless the sender sends it to that destination itself.
+                    forwarded = _common_prefixes(received, rule.repository_prefixes)
                     missed = [
                         d
                         for d in rule.destinations
-                        if d != sender.registry and not _covers(sender, d, received)
+                        if d != sender.registry and not _covers(sender, d, forwarded)
                     ]
                     if overlap and missed:
                         prefixes.update(dict.fromkeys(overlap))

@@ -42,6 +42,7 @@ from .report import (
     account_of,
     repository_pattern,
 )
+from .service_access import service_access_warnings
 from .warnings import reviewer_warnings
 
 CDK_WARNING = "aws:cdk:warning"
@@ -373,11 +374,23 @@ def controls_check(
 ) -> ControlsCheck | None:
     """What the assembly says of AWS Control Tower's proactive controls, or None when they did
     not run (no stack carries the mark of ``enable_guard`` and no report of them is there)."""
-    ran = any(
-        isinstance(entry, dict) and entry.get("type") == GUARD_METADATA
+    marks = [
+        entry.get("data")
         for stack in stacks
         for entries in stack.metadata.values()
         for entry in (entries if isinstance(entries, list) else ())
+        if isinstance(entry, dict) and entry.get("type") == GUARD_METADATA
+    ]
+    ran = bool(marks)
+    # The mark names each control left out by its rule file (ct-lambda-pr-3).
+    disabled = sorted(
+        {
+            str(rule).upper().replace("-", ".")
+            for mark in marks
+            if isinstance(mark, dict)
+            for rule in (mark.get("disabledRules") or ())
+            if isinstance(rule, str)
+        }
     )
     failures = []
     for report in plugin_reports:
@@ -402,7 +415,7 @@ def controls_check(
             )
     if not ran and not failures:
         return None
-    return ControlsCheck(ran=ran, failures=tuple(sorted(set(failures))))
+    return ControlsCheck(ran=ran, failures=tuple(sorted(set(failures))), disabled=tuple(disabled))
 
 
 def build_review(
@@ -459,7 +472,14 @@ def build_review(
         replication=tuple(edges),
         destinations=tuple(destinations),
         sources=tuple(sources),
-        warnings=tuple(sorted(set(reviewer_warnings(edges, destinations, sources)))),
+        warnings=tuple(
+            sorted(
+                {
+                    *reviewer_warnings(edges, destinations, sources),
+                    *(w for stack in stacks for w in service_access_warnings(stack)),
+                }
+            )
+        ),
         cdk_warnings=tuple(sorted(w for s in stacks for w in _cdk_warnings(s))),
         controls=controls_check(stacks, plugin_reports),
     )

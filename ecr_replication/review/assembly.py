@@ -205,7 +205,8 @@ def resolved_statements(value: Any, stack: StackInfo) -> list[Mapping[str, Any]]
     """A policy document's statements with principals, actions and resources as text.
 
     What the model's IAM evaluator reads: the same statements, with every value the stack's
-    environment resolves written out (``{"Fn::Join": ...}`` becomes the ARN).
+    environment resolves written out (``{"Fn::Join": ...}`` becomes the ARN), condition values
+    included.
     """
     found: list[Mapping[str, Any]] = []
     for statement in statements(document(value, stack)):
@@ -217,6 +218,14 @@ def resolved_statements(value: Any, stack: StackInfo) -> list[Mapping[str, Any]]
             principal = statement.get(element)
             if isinstance(principal, dict):
                 plain[element] = {kind: list(texts(v, stack)) for kind, v in principal.items()}
+        condition = statement.get("Condition")
+        if isinstance(condition, dict):
+            plain["Condition"] = {
+                operator: {key: list(texts(values, stack)) for key, values in entries.items()}
+                if isinstance(entries, dict)
+                else entries
+                for operator, entries in condition.items()
+            }
         found.append(plain)
     return found
 

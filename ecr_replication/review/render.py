@@ -41,14 +41,16 @@ name such as ``"ecr.amazonaws.com"``)::
       "warnings": [{"code", "subject", "message"}],
       "cdkWarnings": [{"stack", "path", "message", "ack": "..." | null}],
       "baseline": null | {"added": [ACCESS...], "removed": [ACCESS...]},
-      "controlTower": null | {"ran": bool, "passed": bool,
+      "controlTower": null | {"ran": bool, "passed": bool, "disabled": ["CT...", ...],
           "failures": [{"control", "rule", "description", "resources": [...]}]}
     }
 
 ``controlTower`` is what the assembly says of AWS Control Tower's proactive controls: null when
 they did not run at synth (``-c ecrReplication:guard=true`` or ``enable_guard``); ``ran`` when
-the stacks carry the mark ``enable_guard`` writes; ``failures`` as the validation report lists
-them (``control``: the id such as ``CT.KMS.PR.3``; ``resources``: construct paths).
+the stacks carry the mark ``enable_guard`` writes; ``disabled``: the controls that mark says were
+switched off (``ecrReplication:guardDisabledRules``), never checked; ``failures`` as the
+validation report lists them (``control``: the id such as ``CT.KMS.PR.3``; ``resources``:
+construct paths); ``passed``: every bundled control ran (none disabled) and none failed.
 
 ``ROLE`` is ``{"name", "stack", "trustedBy": [{"principal", "conditions": [...]}],
 "permissions": [{"effect", "actions": [...], "resources": [...], "conditions": [...]}]}``; a source's roles are
@@ -170,6 +172,7 @@ def review_json(review: Review) -> dict[str, Any]:
         else {
             "ran": review.controls.ran,
             "passed": review.controls.passed,
+            "disabled": list(review.controls.disabled),
             "failures": [
                 {
                     "control": f.control,
@@ -382,6 +385,17 @@ def _controls_markdown(controls: ControlsCheck | None) -> list[str]:
     out = ["## AWS Control Tower proactive controls", ""]
     if controls.passed:
         return [*out, "Passed: no stack breaks a bundled control.", ""]
+    if controls.disabled:
+        out += [
+            f"Not checked: {len(controls.disabled)} control(s) switched off "
+            "(`ecrReplication:guardDisabledRules`); where your organization enables one, a "
+            "stack that breaks it fails to deploy.",
+            "",
+            *(f"- **{control}** switched off" for control in controls.disabled),
+            "",
+        ]
+        if not controls.failures:
+            return [*out, "No stack breaks a control that ran.", ""]
     if controls.failures:
         out += [f"Failed: {len(controls.failures)} finding(s); a stack that breaks an enabled "
                 "control fails to deploy.", ""]  # fmt: skip

@@ -210,14 +210,18 @@ class ControlsCheck:
 
     ``ran``: the stacks carry the mark ``enable_guard`` writes (the validation report names
     the plugin only when it found something). ``failures``: what the report lists.
+    ``disabled``: the controls that mark says were switched off (``guardDisabledRules``), by
+    id (``CT.LAMBDA.PR.3``): not checked, so the assembly cannot be said to pass them.
     """
 
     ran: bool
     failures: tuple[ControlFailure, ...]
+    disabled: tuple[str, ...] = ()
 
     @property
     def passed(self) -> bool:
-        return self.ran and not self.failures
+        """Every bundled control ran and none failed."""
+        return self.ran and not self.failures and not self.disabled
 
 
 @dataclass(frozen=True, kw_only=True, slots=True, order=True)

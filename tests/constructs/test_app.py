@@ -395,6 +395,20 @@ def test_the_librarys_warnings_carry_no_stack_trace() -> None:
     assert not warning.entry.trace
 
 
+def test_in_an_app_made_quiet_once_the_warnings_below_it_carry_no_stack_trace() -> None:
+    # app.py makes its App quiet once; the constructs then skip setting it again.
+    from aws_cdk.assertions import Annotations, Match
+
+    from ecr_replication.constructs.warnings import quiet_app
+
+    app = App(context={"ecrReplication": CLASSIC})
+    quiet_app(app)
+    (stack,) = build_app(app).destinations.values()
+    (warning,) = Annotations.from_stack(stack).find_warning("*", Match.any_value())
+    assert "roleTrustsWholeAccount" in str(warning.entry.data)
+    assert not warning.entry.trace
+
+
 def test_cdk_json_carries_the_feature_flags_a_new_app_of_the_pinned_cdk_gets(
     repo_root: Path,
 ) -> None:

@@ -169,11 +169,45 @@ def test_the_controls_are_off_by_default_and_review_says_nothing_of_them(tmp_pat
 def test_review_says_the_assembly_passes_the_controls(tmp_path: Path) -> None:
     synth_topology(GOVERNED, tmp_path, guard=True)
     review = review_assembly(tmp_path)
-    assert review_json(review)["controlTower"] == {"ran": True, "passed": True, "failures": []}
+    assert review_json(review)["controlTower"] == {
+        "ran": True,
+        "passed": True,
+        "disabled": [],
+        "failures": [],
+    }
     assert (
         "## AWS Control Tower proactive controls\n\nPassed: no stack breaks a bundled control."
         in review_markdown(review)
     )
+
+
+def test_review_lists_the_controls_switched_off_and_never_says_passed(tmp_path: Path) -> None:
+    app = App(
+        outdir=str(tmp_path),
+        context={
+            "ecrReplication": GOVERNED,
+            GUARD_CONTEXT_KEY: "true",
+            GUARD_DISABLED_RULES_CONTEXT_KEY: "CT.LAMBDA.PR.3,CT.KMS.PR.1",
+        },
+    )
+    cdk_app.build_app(app)
+    app.synth()
+    review = review_assembly(tmp_path)
+    document = review_json(review)["controlTower"]
+    assert document == {
+        "ran": True,
+        "passed": False,
+        "disabled": ["CT.KMS.PR.1", "CT.LAMBDA.PR.3"],
+        "failures": [],
+    }
+    markdown = review_markdown(review)
+    assert "Passed" not in markdown
+    assert (
+        "## AWS Control Tower proactive controls\n\nNot checked: 2 control(s) switched off "
+        "(`ecrReplication:guardDisabledRules`); where your organization enables one, a stack "
+        "that breaks it fails to deploy.\n\n- **CT.KMS.PR.1** switched off\n"
+        "- **CT.LAMBDA.PR.3** switched off\n\nNo stack breaks a control that ran.\n"
+    ) in markdown
 
 
 def test_review_names_each_failed_control_and_its_resources(tmp_path: Path) -> None:

@@ -382,3 +382,49 @@ def test_a_source_that_already_reaches_the_onward_destination_loses_nothing() ->
     )
     (found,) = parse_topology(narrower).unforwarded_replications()
     assert found.onward == (Registry(account=PROD, region="eu-west-2"),)
+
+
+def three_registries(
+    *, sent_onward: list[str] | None, forwarded: list[str] | None
+) -> dict[str, Any]:
+    """S replicates every repository to R and ``sent_onward`` straight to D; R forwards
+    ``forwarded`` to D."""
+    straight: dict[str, Any] = {"destinations": [{"account": PROD, "region": "eu-west-2"}]}
+    if sent_onward is not None:
+        straight["repositoryPrefixes"] = sent_onward
+    onward: dict[str, Any] = {"destinations": [{"account": PROD, "region": "eu-west-2"}]}
+    if forwarded is not None:
+        onward["repositoryPrefixes"] = forwarded
+    return {
+        "sources": [
+            {
+                "account": BUILD,
+                "region": "us-east-1",
+                "rules": [{"destinations": [{"account": PROD, "region": "eu-west-1"}]}, straight],
+            },
+            {"account": PROD, "region": "eu-west-1", "rules": [onward]},
+        ]
+    }
+
+
+def test_what_the_source_sends_on_directly_is_not_lost_when_it_sends_more_to_the_middle() -> None:
+    # S sends everything to R and prod/ straight to D; R forwards prod/ to D: every image R
+    # would forward reaches D from S itself, whatever else S sends R.
+    topology = parse_topology(three_registries(sent_onward=["prod/"], forwarded=["prod/"]))
+    assert topology.unforwarded_replications() == ()
+    narrower = parse_topology(three_registries(sent_onward=["prod/"], forwarded=["prod/api"]))
+    assert narrower.unforwarded_replications() == ()
+
+
+@pytest.mark.parametrize(
+    ("sent_onward", "forwarded"),
+    [(["prod/"], ["team-a/"]), (["prod/api"], ["prod/"]), (["prod/"], None)],
+    ids=["other-prefix", "wider-forward", "forwards-everything"],
+)
+def test_what_the_middle_forwards_beyond_what_the_source_sends_directly_is_pointed_out(
+    sent_onward: list[str], forwarded: list[str] | None
+) -> None:
+    topology = parse_topology(three_registries(sent_onward=sent_onward, forwarded=forwarded))
+    (found,) = topology.unforwarded_replications()
+    assert found.registry == PROD_EU
+    assert found.onward == (Registry(account=PROD, region="eu-west-2"),)

@@ -433,3 +433,78 @@ def test_an_identity_statement_without_resource_allows_nothing() -> None:
         [statement], caller=None, action="ecr:DescribeImages", resource=f"{ARN}/prod/api"
     ).decision
     assert decision is Decision.NOT_ALLOWED
+
+
+# ---------------------------------------------------------------------------------------------
+# Rules of the IAM user guide the simulator of tests/model/test_iam_against_simulator.py reads
+# otherwise, pinned here by hand
+
+
+@pytest.mark.parametrize(
+    ("pattern", "matches"),
+    [
+        # "IAM JSON policy elements: Resource": a * that ends a segment may reach over colons...
+        ("arn:aws:ecr:*:repository/prod/api", True),
+        ("arn:aws:ecr:eu-*:repository/prod/*", True),
+        # ...one inside a segment may not, nor may a ?.
+        ("arn:aws:ecr:e*1:repository/prod/api", False),
+        ("arn:aws:ecr:eu-west-1?111111111111:repository/prod/api", False),
+        ("arn:aws:ecr:eu-west-1:111111111111:repository/*api", True),
+    ],
+)
+def test_a_resource_wildcard_reaches_over_colons_only_when_it_ends_a_segment(
+    pattern: str, matches: bool
+) -> None:
+    assert resource_covers(pattern, f"{ARN}/prod/api") is matches
+
+
+@pytest.mark.parametrize(
+    ("value", "context", "decision"),
+    [
+        # "IAM policy elements: Variables and tags": special characters, defaults.
+        ("${*}", {"aws:SourceAccount": "*"}, Decision.ALLOWED),
+        ("${*}", {"aws:SourceAccount": "555444333222"}, Decision.NOT_ALLOWED),
+        (
+            "${aws:PrincipalTag/team, '555444333222'}",
+            {"aws:SourceAccount": "555444333222"},
+            Decision.ALLOWED,
+        ),
+        # A multivalued key cannot stand for a variable: undecided.
+        ("${aws:TagKeys}", {"aws:SourceAccount": "a", "aws:TagKeys": ["a"]}, Decision.CONDITIONAL),
+    ],
+)
+def test_policy_variables_are_read_as_the_guide_says(
+    value: str, context: dict[str, Any], decision: Decision
+) -> None:
+    statement = allow(Resource="*", Condition={"StringEquals": {"aws:SourceAccount": value}})
+    assert (
+        evaluate(
+            [statement],
+            caller=SOURCE,
+            action="ecr:ReplicateImage",
+            resource=f"{ARN}/a",
+            context=context,
+        ).decision
+        is decision
+    )
+
+
+def test_a_variable_in_a_resource_without_a_context_is_undecided() -> None:
+    statement = allow(Resource=f"{ARN}/${{aws:PrincipalTag/team}}/*")
+    assert decide(statement, resource=f"{ARN}/prod/api") is Decision.CONDITIONAL
+    # What no value of the variable could match stays decided.
+    other = allow(Resource="arn:aws:ecr:eu-west-1:999999999999:repository/${aws:PrincipalTag/team}")
+    assert decide(other, resource=f"{ARN}/prod/api") is Decision.NOT_ALLOWED
+
+
+def test_a_deny_the_evaluator_cannot_decide_keeps_an_allow_from_counting() -> None:
+    deny = {
+        **allow(),
+        "Effect": "Deny",
+        "Condition": {"StringEquals": {"aws:SourceAccount": "${aws:PrincipalTag/team}"}},
+    }
+    evaluation = evaluate(
+        [allow(), deny], caller=SOURCE, action="ecr:ReplicateImage", resource=f"{ARN}/prod/*",
+        context={"aws:SourceAccount": "555444333222"},
+    )  # fmt: skip
+    assert evaluation.decision is Decision.CONDITIONAL

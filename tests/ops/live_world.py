@@ -3,12 +3,21 @@
 :class:`LiveWorld` holds what a set of registries has live: each registry's replication rules,
 registry policy, repository creation templates, the templates its destination stack owns, its
 registry policy scope, and the reads that fail there (a fault is a property of the world: every
-read of that call fails, in ``import`` and in ``preflight`` alike). :func:`serve` answers the
-registry-level ECR calls (``DescribeRegistry``, ``GetRegistryPolicy``,
-``DescribeRepositoryCreationTemplates``, ``GetAccountSetting``) and CloudFormation's
-``DescribeStackResources`` from it, on every client the commands create; moto
-still serves STS (role assumption) and EC2 (region opt-in). moto accepts only one replication
-rule and has no creation templates, so the world cannot live there.
+read of that call fails, in ``import`` and in ``preflight`` alike; a flaky call fails its first
+attempts and then answers). :func:`serve` answers the registry-level ECR calls
+(``DescribeRegistry``, ``GetRegistryPolicy``, ``DescribeRepositoryCreationTemplates``,
+``GetAccountSetting``) and CloudFormation's ``DescribeStackResources`` from it, on every client
+the commands create, with the commands' own workers (answers depend on the world, never on the
+order of calls); moto still serves STS (role assumption) and EC2 (region opt-in). moto accepts
+only one replication rule and has no creation templates, so the world cannot live there.
+
+The fake follows botocore's model of each call (``tests/ops/test_fakes.py`` checks it): ECR
+answers go over the wire format (JSON), below botocore's retry handler, so botocore parses
+them, and a ``ThrottlingException`` or ``ServerException`` is retried with the commands' own
+retry settings (the waits between attempts are skipped) before it is reported;
+``DescribeRepositoryCreationTemplates`` pages with ``nextToken`` / ``maxResults`` (at most
+:attr:`LiveWorld.page_size` templates a page, as a service may return fewer than asked) and
+filters by ``prefixes``; templates carry ``createdAt`` / ``updatedAt``.
 
 :func:`apply_assembly` is the deploy: every ``AWS::ECR::ReplicationConfiguration``,
 ``RegistryPolicy`` and ``RepositoryCreationTemplate`` of a synthesized assembly put into the
@@ -18,15 +27,17 @@ world the way CloudFormation creates it, replacing what was there.
 from __future__ import annotations
 
 import contextlib
+import datetime
 import io
 import json
+import re
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import pytest
-from botocore.awsrequest import AWSResponse
+from botocore.awsrequest import AWSResponse, HTTPHeaders
 
 from ecr_replication import cli
 from ecr_replication.model import Registry
@@ -46,7 +57,9 @@ class LiveRegistry:
 
     ``policy`` None: the registry has no registry policy. ``stack_templates`` None: no
     destination stack exists; otherwise the template prefixes that stack owns. ``faults``:
-    operation name -> the error code every call of it answers.
+    operation name -> the error code every attempt of every call of it answers. ``flaky``:
+    operation name -> (error code, attempts): every call of it fails its first ``attempts``
+    attempts with that code, then answers.
     """
 
     rules: list[dict[str, Any]] = field(default_factory=list)
@@ -56,6 +69,7 @@ class LiveRegistry:
     policy_scope: str = "V2"
     """``GetAccountSetting(REGISTRY_POLICY_SCOPE)``: V2, the default since the setting exists."""
     faults: dict[str, str] = field(default_factory=dict)
+    flaky: dict[str, tuple[str, int]] = field(default_factory=dict)
 
 
 @dataclass(kw_only=True)
@@ -63,8 +77,28 @@ class LiveWorld:
     """Registries by ``ACCOUNT/REGION``; ``operations_account``: where the commands run from
     (moto's caller), when the set-up has one."""
 
+    SERVED: ClassVar[dict[str, tuple[str, ...]]] = {
+        "ecr": (
+            "DescribeRegistry",
+            "GetRegistryPolicy",
+            "DescribeRepositoryCreationTemplates",
+            "GetAccountSetting",
+        ),
+        "cloudformation": ("DescribeStackResources",),
+    }
+    """Every call the world answers, by botocore service name."""
+    ERRORS: ClassVar[dict[str, tuple[str, ...]]] = {
+        "GetRegistryPolicy": ("RegistryPolicyNotFoundException",),
+        "DescribeRepositoryCreationTemplates": ("InvalidParameterException",),
+        "GetAccountSetting": ("InvalidParameterException",),
+        "DescribeStackResources": ("ValidationError",),
+    }
+    """The errors it answers by itself (besides the injected ``faults`` and ``flaky``)."""
+
     registries: dict[str, LiveRegistry] = field(default_factory=dict)
     operations_account: str | None = None
+    page_size: int = 2
+    """At most this many templates in one page of ``DescribeRepositoryCreationTemplates``."""
 
     def at(self, registry: Registry) -> LiveRegistry:
         return self.registries.setdefault(registry.key, LiveRegistry())
@@ -76,10 +110,17 @@ class LiveWorld:
 
     # -- answering calls ---------------------------------------------------------------------
 
-    def answer(self, registry: Registry, operation: str, params: Mapping[str, Any]) -> Any:
+    def answer(
+        self, registry: Registry, operation: str, params: Mapping[str, Any], attempt: int = 1
+    ) -> Any:
+        """The answer to one attempt of a call: the response's members, or ``(AWSResponse,
+        error)`` for an error."""
         live = self.at(registry)
         if operation in live.faults:
             return _error(live.faults[operation], f"injected fault in {registry.key}")
+        code, failing = live.flaky.get(operation, ("", 0))
+        if attempt <= failing:
+            return _error(code, f"injected fault in {registry.key}, attempt {attempt}")
         if operation == "DescribeRegistry":
             return {
                 "registryId": registry.account,
@@ -91,10 +132,7 @@ class LiveWorld:
             document = {"Version": "2012-10-17", "Statement": live.policy}
             return {"registryId": registry.account, "policyText": compact_json(document)}
         if operation == "DescribeRepositoryCreationTemplates":
-            return {
-                "registryId": registry.account,
-                "repositoryCreationTemplates": list(live.templates.values()),
-            }
+            return self._templates_page(registry, params)
         if operation == "GetAccountSetting":
             if params.get("name") != "REGISTRY_POLICY_SCOPE":
                 return _error("InvalidParameterException", f"unknown setting {params.get('name')}")
@@ -112,12 +150,46 @@ class LiveWorld:
                         "LogicalResourceId": f"Template{index}",
                         "PhysicalResourceId": prefix,
                         "ResourceType": TEMPLATE_RESOURCE,
+                        "Timestamp": DEPLOYED_AT,
                         "ResourceStatus": "CREATE_COMPLETE",
                     }
                     for index, prefix in enumerate(sorted(live.stack_templates))
                 ]
             }
         raise AssertionError(f"the live world does not answer {operation}")
+
+    def _templates_page(self, registry: Registry, params: Mapping[str, Any]) -> Any:
+        wanted = params.get("prefixes")
+        templates = [
+            template
+            for prefix, template in sorted(self.at(registry).templates.items())
+            if not wanted or prefix in wanted
+        ]
+        token = params.get("nextToken")
+        start = 0
+        if token is not None:
+            match = re.fullmatch(r"page-(\d+)", str(token))
+            if match is None or int(match[1]) > len(templates):
+                return _error("InvalidParameterException", f"invalid nextToken {token!r}")
+            start = int(match[1])
+        size = min(int(params.get("maxResults") or 100), self.page_size)
+        page: dict[str, Any] = {
+            "registryId": registry.account,
+            "repositoryCreationTemplates": templates[start : start + size],
+        }
+        if start + size < len(templates):
+            page["nextToken"] = f"page-{start + size}"
+        return page
+
+
+ERROR_STATUS = {"ServerException": 500, "ThrottlingException": 400}
+TEMPLATE_TIMES = {
+    "createdAt": datetime.datetime(2026, 1, 5, 9, 30, tzinfo=datetime.UTC),
+    "updatedAt": datetime.datetime(2026, 3, 2, 14, 0, tzinfo=datetime.UTC),
+}
+"""When hand-made templates were created and last changed (the deploy's get the deploy's)."""
+DEPLOYED_AT = datetime.datetime(2026, 12, 1, 8, 0, tzinfo=datetime.UTC)
+"""When the destination stacks were deployed."""
 
 
 def _registry(key: str) -> Registry:
@@ -126,13 +198,59 @@ def _registry(key: str) -> Registry:
 
 
 def _error(code: str, message: str) -> tuple[AWSResponse, dict[str, Any]]:
-    return AWSResponse(None, 400, {}, None), {
+    status = ERROR_STATUS.get(code, 400)
+    return AWSResponse(None, status, {}, None), {
         "Error": {"Code": code, "Message": message},
-        "ResponseMetadata": {"HTTPStatusCode": 400},
+        "ResponseMetadata": {"HTTPStatusCode": status},
     }
 
 
-def _responder(world: LiveWorld, registry: Registry) -> Callable[..., Any]:
+class _Body:
+    """A raw HTTP body botocore can read."""
+
+    def __init__(self, data: bytes) -> None:
+        self._data = data
+
+    def stream(self, **_: Any) -> Iterator[bytes]:
+        yield self._data
+
+
+def _wire(value: Any) -> Any:
+    """A response member in the JSON protocol's form (timestamps as epoch seconds)."""
+    if isinstance(value, datetime.datetime):
+        return value.timestamp()
+    if isinstance(value, Mapping):
+        return {k: _wire(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_wire(v) for v in value]
+    return value
+
+
+_ATTEMPT = re.compile(rb"attempt=(\d+)")
+
+
+def _ecr_sender(world: LiveWorld, registry: Registry) -> Callable[..., Any]:
+    """Answers an ECR request on the wire (``before-send``: below botocore's retries)."""
+
+    def send(request: Any, **_: Any) -> AWSResponse:
+        operation = request.headers["X-Amz-Target"].decode().rpartition(".")[2]
+        attempt = _ATTEMPT.search(request.headers.get("amz-sdk-request", b"attempt=1"))
+        body = request.body or b"{}"
+        params = json.loads(body.decode() if isinstance(body, bytes) else body)
+        answer = world.answer(registry, operation, params, int(attempt[1]) if attempt else 1)
+        headers = HTTPHeaders({"Content-Type": "application/x-amz-json-1.1"})
+        if isinstance(answer, tuple):
+            response, error = answer
+            document = {"__type": error["Error"]["Code"], "message": error["Error"]["Message"]}
+            return AWSResponse(
+                request.url, response.status_code, headers, _Body(json.dumps(document).encode())
+            )
+        return AWSResponse(request.url, 200, headers, _Body(json.dumps(_wire(answer)).encode()))
+
+    return send
+
+
+def _cloudformation_responder(world: LiveWorld, registry: Registry) -> Callable[..., Any]:
     def respond(model: Any, params: Mapping[str, Any], **_: Any) -> Any:
         answer = world.answer(registry, model.name, params)
         if isinstance(answer, tuple):
@@ -145,22 +263,46 @@ def _responder(world: LiveWorld, registry: Registry) -> Callable[..., Any]:
     return respond
 
 
+def attach(world: LiveWorld, client: Any, registry: Registry) -> Any:
+    """Let ``world`` answer the calls of an ECR or CloudFormation ``client`` of ``registry``."""
+    from moto.core.models import botocore_stubber
+
+    service = client.meta.service_model.service_name
+    if service == "ecr":
+        client.meta.events.unregister("before-send", botocore_stubber)  # not moto: the world
+        client.meta.events.register_first("before-send.ecr.*", _ecr_sender(world, registry))
+    elif service == "cloudformation":
+        client.meta.events.register(
+            "before-call.cloudformation.*", _cloudformation_responder(world, registry)
+        )
+    return client
+
+
+def skip_retry_waits(patch: pytest.MonkeyPatch) -> None:
+    """botocore retries as configured, without waiting between attempts."""
+    from botocore.retries import adaptive, standard
+
+    patch.setattr(standard.ExponentialBackoff, "delay_amount", lambda *_: 0)
+    patch.setattr(adaptive.ClientRateLimiter, "on_sending_request", lambda *_, **__: None)
+
+
 @contextlib.contextmanager
 def serve(world: LiveWorld) -> Iterator[LiveWorld]:
     """Answer the registry-level ECR calls and ``DescribeStackResources`` of every client the
-    commands create from ``world``; workers run one at a time (a fixed order)."""
+    commands create from ``world``, with the commands' own workers and retry settings (only
+    the waits between attempts are skipped)."""
     original = aws.RegistryAccess.new_client
 
     def new_client(self: aws.RegistryAccess, session: Any, key: aws.ClientKey) -> Any:
         client = original(self, session, key)
-        if key.service in ("ecr", "cloudformation"):
+        if key.service in LiveWorld.SERVED:
             registry = Registry(account=key.account or SOURCE_ACCOUNT, region=key.region)
-            client.meta.events.register(f"before-call.{key.service}.*", _responder(world, registry))
+            attach(world, client, registry)
         return client
 
     with pytest.MonkeyPatch.context() as patch:
         patch.setattr(aws.RegistryAccess, "new_client", new_client)
-        patch.setattr(aws, "DEFAULT_MAX_WORKERS", 1)
+        skip_retry_waits(patch)
         yield world
 
 
@@ -278,6 +420,9 @@ def apply_assembly(world: LiveWorld, assembly: Path) -> set[str]:
                 owned = live.stack_templates or set()
                 if prefix in live.templates and prefix not in owned:
                     conflicts.add(f"{registry.key}:{prefix}")
-                live.templates[prefix] = api_template(properties, registry.account)
+                live.templates[prefix] = {
+                    **api_template(properties, registry.account),
+                    **{time: DEPLOYED_AT for time in TEMPLATE_TIMES},
+                }
                 live.stack_templates = {*owned, prefix}
     return conflicts

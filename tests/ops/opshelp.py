@@ -290,11 +290,21 @@ class ClientStubs:
 
 
 def template_response(*prefixes: str, mutability: str = "IMMUTABLE") -> dict[str, Any]:
+    """``DescribeRepositoryCreationTemplates`` listing the templates of ``prefixes``, as botocore's
+    model has it (``tests/ops/test_fakes.py`` checks)."""
+    created = datetime.datetime(2026, 11, 1, tzinfo=datetime.UTC)
     return {
+        "registryId": DEST_A_ACCOUNT,
         "repositoryCreationTemplates": [
-            {"prefix": p, "appliedFor": ["REPLICATION"], "imageTagMutability": mutability}
+            {
+                "prefix": p,
+                "appliedFor": ["REPLICATION"],
+                "imageTagMutability": mutability,
+                "createdAt": created,
+                "updatedAt": created,
+            }
             for p in prefixes
-        ]
+        ],
     }
 
 

@@ -1075,3 +1075,115 @@ def test_the_review_shows_templates_applied_on_push_and_a_kept_scope_v2_statemen
         "ecr:BatchGetImage",
         "ecr:GetDownloadUrlForLayer",
     ]
+
+
+# ---------------------------------------------------------------------------------------------
+# What the services the stacks rely on may do, given what they send
+
+
+def edited_copy(assembly: Path, tmp_path: Path, edit: Callable[[dict[str, Any]], bool]) -> Path:
+    """A copy of an assembly with its templates edited in place, as a property override or a
+    hook override would write them; ``edit`` says whether it changed a template."""
+    copy = tmp_path / "edited.out"
+    shutil.copytree(assembly, copy)
+    changed = 0
+    for path in copy.glob("*.template.json"):
+        template = json.loads(path.read_text())
+        if edit(template):
+            path.write_text(json.dumps(template))
+            changed += 1
+    assert changed
+    return copy
+
+
+def service_warnings(document: dict[str, Any]) -> list[tuple[str, str]]:
+    return [
+        (w["code"], w["message"].split(" may not use")[0])
+        for w in document["warnings"]
+        if w["code"].startswith("service-")
+    ]
+
+
+@pytest.mark.parametrize(
+    "name", ["local_monitoring", "central_monitoring", "every_destination_option"]
+)
+def test_the_library_lets_each_service_use_its_keys_and_roles(
+    assemblies: dict[str, Path], name: str
+) -> None:
+    assert service_warnings(report(assemblies[name])) == []
+
+
+def key_statements_of(
+    service: str, change: Callable[[dict[str, Any]], None]
+) -> Callable[[dict[str, Any]], bool]:
+    """An edit of every alert topic key's statement for ``service``."""
+
+    def edit(template: dict[str, Any]) -> bool:
+        found = [
+            statement
+            for resource in template["Resources"].values()
+            if resource["Type"] == "AWS::KMS::Key"
+            for statement in resource["Properties"]["KeyPolicy"]["Statement"]
+            if statement.get("Principal") == {"Service": service}
+        ]
+        for statement in found:
+            change(statement)
+        return bool(found)
+
+    return edit
+
+
+def test_a_key_policy_that_asks_eventbridge_for_source_keys_is_warned_about(
+    assemblies: dict[str, Path], tmp_path: Path
+) -> None:
+    # The SNS developer guide: EventBridge sends neither aws:SourceAccount nor aws:SourceArn.
+    def condition(statement: dict[str, Any]) -> None:
+        statement["Condition"] = {"StringEquals": {"aws:SourceAccount": DESTINATION}}
+
+    edit = key_statements_of("events.amazonaws.com", condition)
+    document = report(edited_copy(assemblies["local_monitoring"], tmp_path, edit))
+    found = [w for w in document["warnings"] if w["code"] == "service-cannot-use-key"]
+    assert found
+    assert all(
+        w["message"].startswith("events.amazonaws.com may not use the alert topic key")
+        for w in found
+    )
+    assert "kms:GenerateDataKey (no statement allows it)" in found[0]["message"]
+    assert found[0]["message"].endswith("alerts are dropped")
+
+
+def test_a_key_policy_for_another_accounts_alarms_is_warned_about(
+    assemblies: dict[str, Path], tmp_path: Path
+) -> None:
+    # CloudWatch sends aws:SourceArn, the alarm: a condition naming other alarms refuses it.
+    def other_alarms(statement: dict[str, Any]) -> None:
+        statement["Condition"]["ArnLike"] = {
+            "aws:SourceArn": "arn:aws:cloudwatch:*:999999999999:alarm:*"
+        }
+
+    edit = key_statements_of("cloudwatch.amazonaws.com", other_alarms)
+    document = report(edited_copy(assemblies["local_monitoring"], tmp_path, edit))
+    assert {code for code, _ in service_warnings(document)} == {"service-cannot-use-key"}
+    assert {who for _, who in service_warnings(document)} == {"cloudwatch.amazonaws.com"}
+
+
+def test_a_template_role_trust_with_a_condition_ecr_does_not_document_is_warned_about(
+    assemblies: dict[str, Path], tmp_path: Path
+) -> None:
+    # The ECR user guide's trust policy for a template's role names no condition key.
+    def condition_trust(template: dict[str, Any]) -> bool:
+        changed = False
+        for resource in template["Resources"].values():
+            trust = resource.get("Properties", {}).get("AssumeRolePolicyDocument", {})
+            for statement in trust.get("Statement", []):
+                if statement.get("Principal") == {"Service": "ecr.amazonaws.com"}:
+                    statement["Condition"] = {"StringEquals": {"aws:SourceAccount": DESTINATION}}
+                    changed = True
+        return changed
+
+    document = report(
+        edited_copy(assemblies["every_destination_option"], tmp_path, condition_trust)
+    )
+    assert service_warnings(document) and set(service_warnings(document)) == {
+        ("service-cannot-assume-role", "ecr.amazonaws.com")
+    }
