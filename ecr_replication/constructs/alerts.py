@@ -26,8 +26,8 @@ from constructs import Construct
 
 from ..errors import Problem, ReplicationConfigError
 from ..model.checks import FieldChecks
+from ..model.monitoring import MonitoringSettings
 from ..model.policies import Statement, policy_document
-from ..model.values import MonitoringSettings
 from ..naming import account_root_arn
 from .support import lazy, rendered_resource, stack_environment
 

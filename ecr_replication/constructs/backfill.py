@@ -23,10 +23,11 @@ from aws_cdk import aws_logs as logs
 from constructs import Construct
 
 from ..errors import ReplicationConfigError
+from ..model.backfill_function import BackfillFunctionSettings, backfill_function_problems
 from ..model.checks import FieldChecks
 from ..model.limits import MAX_CONCURRENT_BACKFILLS
 from ..model.policies import Statement, policy_document
-from ..model.values import BackfillFunctionSettings, Registry, backfill_function_problems
+from ..model.registries import Registry
 from .nag import acknowledge_wildcard_resources
 from .support import at_synthesis, lazy, stack_environment
 from .warnings import WARNING_BACKFILLS_QUEUE, quiet_stack_traces, warn

@@ -8,7 +8,8 @@ from constructs import Construct
 
 from ..model.checks import FieldChecks
 from ..model.policies import Statement, destination_role_permission_statements
-from ..model.values import Grant, Registry, RoleSettings, union_prefixes
+from ..model.registries import Grant, Registry, union_prefixes
+from ..model.roles import RoleSettings
 from ..naming import destination_role_arn, destination_role_name, destination_stack_name
 from .tooling_role import ToolingRole, whole_accounts_trusted
 from .warnings import WARNING_ROLE_TRUSTS_WHOLE_ACCOUNT

@@ -20,7 +20,7 @@ from ..model.policies import (
     replication_evaluations,
     replication_grant_statement,
 )
-from ..model.values import Grant, merge_grants
+from ..model.registries import Grant, merge_grants
 from .support import at_synthesis, claim_registry, lazy, overrides, stack_environment
 
 if TYPE_CHECKING:

@@ -11,12 +11,11 @@ from aws_cdk import aws_ecr as ecr
 from constructs import Construct
 
 from ..errors import Problem, ReplicationConfigError, describe_value
+from ..model.backfill_function import BackfillFunctionSettings, backfill_function_problems
 from ..model.checks import FieldChecks
-from ..model.values import (
-    BackfillFunctionSettings,
+from ..model.registries import (
     Registry,
     ReplicationRule,
-    backfill_function_problems,
     many_destinations_warning,
     source_rule_problems,
     union_prefixes,

@@ -9,7 +9,8 @@ from constructs import Construct
 
 from ..model.checks import FieldChecks
 from ..model.policies import Statement, source_role_permission_statements
-from ..model.values import Registry, ReplicationRule, RoleSettings, union_prefixes
+from ..model.registries import Registry, ReplicationRule, union_prefixes
+from ..model.roles import RoleSettings
 from ..naming import source_role_arn, source_role_name
 from .tooling_role import ToolingRole
 

@@ -13,14 +13,11 @@ from aws_cdk import App, Environment, Stack
 from constructs import Construct
 
 from ..errors import Problem, ReplicationConfigError
+from ..model.destinations import DestinationRegistry
+from ..model.monitoring import OperationsSettings
+from ..model.registries import Registry, SourceRegistry
+from ..model.roles import RoleSettings
 from ..model.topology import ReplicationTopology
-from ..model.values import (
-    DestinationRegistry,
-    OperationsSettings,
-    Registry,
-    RoleSettings,
-    SourceRegistry,
-)
 from ..naming import destination_stack_name, monitoring_stack_name, source_stack_name
 from .destination_role import ReplicationDestinationRole
 from .registry_policy import DestinationRegistryPolicy

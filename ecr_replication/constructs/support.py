@@ -20,7 +20,7 @@ from constructs import Construct, IValidation
 
 from ..errors import Problem, ReplicationConfigError
 from ..model.limits import region_partitions
-from ..model.values import Registry
+from ..model.registries import Registry
 
 
 @dataclass(frozen=True, slots=True)

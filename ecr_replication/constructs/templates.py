@@ -14,7 +14,7 @@ from ..errors import ReplicationConfigError
 from ..model.checks import FieldChecks
 from ..model.limits import ROOT_TEMPLATE_PREFIX
 from ..model.policies import compact_json, pull_repository_policy, repository_arns
-from ..model.values import RepositoryTemplateSettings, template_prefix_problem
+from ..model.templates import RepositoryTemplateSettings, template_prefix_problem
 from ..naming import template_role_name
 from .nag import acknowledge_wildcard_resources
 from .support import (

@@ -26,7 +26,8 @@ from ..model.policies import (
     policy_document,
     trust_statement,
 )
-from ..model.values import Registry, RoleSettings
+from ..model.registries import Registry
+from ..model.roles import RoleSettings
 from ..naming import account_root_arn
 from .nag import acknowledge_wildcard_resources
 from .support import at_synthesis, claim_role_name, lazy, overrides, stack_environment

@@ -6,7 +6,10 @@ load it without Node.js.
 
 * :mod:`.limits` — ECR's quotas and formats, regions and partitions;
 * :mod:`.checks` — the field checks every value object shares;
-* :mod:`.values` — registries, rules, grants, settings;
+* the value objects, one subject a module: :mod:`.registries` (registries, rules, grants),
+  :mod:`.templates`, :mod:`.roles`, :mod:`.monitoring` (alerts, the operations account),
+  :mod:`.backfill_function`, :mod:`.destinations` (destination settings and the derived view);
+  :mod:`.values` re-exports them all under the names they always had;
 * :mod:`.topology` — :class:`ReplicationTopology` and its derived views;
 * :mod:`.json_form` — :func:`parse_topology` and :func:`topology_from_context`;
 * :mod:`.policies` — every policy document the library writes, as data;
@@ -15,27 +18,23 @@ load it without Node.js.
 
 from __future__ import annotations
 
+from .backfill_function import BackfillFunctionSettings
+from .destinations import DestinationOverride, DestinationRegistry, DestinationSettings
 from .json_form import CONTEXT_KEY, parse_topology, topology_from_context
 from .limits import region_partitions
-from .topology import ReplicationTopology
-from .values import (
-    BackfillFunctionSettings,
+from .monitoring import MonitoringSettings, OperationsSettings
+from .registries import (
     Destination,
-    DestinationOverride,
-    DestinationRegistry,
-    DestinationSettings,
     Grant,
-    MonitoringSettings,
-    OperationsSettings,
     Registry,
     ReplicationRule,
-    RepositoryTemplateSettings,
-    RoleSettings,
     SourceRegistry,
     repository_patterns,
-    template_prefix_for,
     union_prefixes,
 )
+from .roles import RoleSettings
+from .templates import RepositoryTemplateSettings, template_prefix_for
+from .topology import ReplicationTopology
 
 __all__ = [
     "CONTEXT_KEY",

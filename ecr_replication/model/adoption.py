@@ -16,7 +16,8 @@ from typing import Any, NamedTuple
 
 from . import iam
 from .limits import REPLICATION_APPLIED_FOR, TEMPLATE_APPLIED_FOR
-from .values import Registry, ReplicationRule, SourceRegistry, canonical_applied_for
+from .registries import Registry, ReplicationRule, SourceRegistry
+from .templates import canonical_applied_for
 
 Statement = Mapping[str, Any]
 

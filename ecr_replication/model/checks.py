@@ -125,6 +125,11 @@ def key_location_problem(key_arn: str, account: str, region: str) -> str | None:
     )
 
 
+def set_field(instance: object, name: str, value: object) -> None:
+    """Store a normalised field value on a frozen dataclass (during ``__post_init__`` only)."""
+    object.__setattr__(instance, name, value)
+
+
 def is_list_like(value: object) -> bool:
     """Whether a value stands for a JSON list: a sequence that is not a string or bytes."""
     return isinstance(value, Sequence) and not isinstance(value, str | bytes | bytearray)

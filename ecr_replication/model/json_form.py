@@ -19,21 +19,15 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any, TypeVar, cast
 
 from ..errors import Problem, ProblemCollector, ReplicationConfigError, describe_value
+from .backfill_function import BackfillFunctionSettings
 from .checks import is_list_like
+from .destinations import DestinationOverride, DestinationSettings
 from .limits import MAX_FUNCTION_SECURITY_GROUPS, MAX_FUNCTION_SUBNETS
+from .monitoring import MonitoringSettings, OperationsSettings
+from .registries import Registry, ReplicationRule, SourceRegistry
+from .roles import RoleSettings
+from .templates import RepositoryTemplateSettings
 from .topology import ReplicationTopology
-from .values import (
-    BackfillFunctionSettings,
-    DestinationOverride,
-    DestinationSettings,
-    MonitoringSettings,
-    OperationsSettings,
-    Registry,
-    ReplicationRule,
-    RepositoryTemplateSettings,
-    RoleSettings,
-    SourceRegistry,
-)
 
 CONTEXT_KEY = "ecrReplication"
 

@@ -19,14 +19,10 @@ from typing import Any
 
 from ..naming import account_arn, account_root_arn, repository_arn, stack_arn
 from . import iam
+from .destinations import DestinationRegistry
 from .limits import REGISTRY_POLICY_SCOPE_SETTING, REGISTRY_POLICY_V1_ACTIONS
-from .values import (
-    DestinationRegistry,
-    Grant,
-    Registry,
-    RepositoryTemplateSettings,
-    repository_patterns,
-)
+from .registries import Grant, Registry, repository_patterns
+from .templates import RepositoryTemplateSettings
 
 PolicyDocument = dict[str, Any]
 Statement = dict[str, Any]

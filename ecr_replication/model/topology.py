@@ -13,20 +13,12 @@ from dataclasses import dataclass, field
 
 from ..errors import Problem
 from .checks import FieldChecks
+from .destinations import DestinationOverride, DestinationRegistry, DestinationSettings
 from .limits import KMS_KEY_ARN_PARTS, MAX_REGISTRY_POLICY_CHARS
+from .monitoring import MonitoringSettings, OperationsSettings
 from .policies import generated_statements, registry_policy_size
-from .values import (
-    DestinationOverride,
-    DestinationRegistry,
-    DestinationSettings,
-    Grant,
-    MonitoringSettings,
-    OperationsSettings,
-    Registry,
-    RoleSettings,
-    SourceRegistry,
-    union_prefixes,
-)
+from .registries import Grant, Registry, SourceRegistry, union_prefixes
+from .roles import RoleSettings
 
 
 def overlapping_prefixes(received: Sequence[str], sent: Sequence[str]) -> tuple[str, ...]:

@@ -67,7 +67,7 @@ from ..model.adoption import (
 )
 from ..model.checks import account_problem, registry_statement_problems
 from ..model.policies import CREATE_REPOSITORY_ACTIONS, generated_statements, repository_arns
-from ..model.values import many_destinations_warning
+from ..model.registries import many_destinations_warning
 from ..naming import destination_role_name
 from . import report
 from .aws import (

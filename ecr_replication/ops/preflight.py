@@ -73,7 +73,8 @@ from ..model.policies import (
     registry_policy_statements,
     repository_arns,
 )
-from ..model.values import canonical_applied_for, many_destinations_warning
+from ..model.registries import many_destinations_warning
+from ..model.templates import canonical_applied_for
 from ..naming import destination_stack_name
 from . import report
 from .aws import (

@@ -228,3 +228,43 @@ def test_a_json_value_and_a_python_value_get_the_same_message() -> None:
         lambda: ReplicationRule(destinations=[PROD], repository_prefixes=["Prod/"])
     )
     assert json_problem == f"sources[0].rules[0].{python_problem}"
+
+
+def test_each_value_object_lives_in_its_subjects_module_and_values_still_exports_it() -> None:
+    """One subject per file; ``ecr_replication.model.values`` keeps every name it had."""
+    import importlib
+
+    from ecr_replication.model import values
+
+    homes = {
+        "Registry": "registries",
+        "ReplicationRule": "registries",
+        "SourceRegistry": "registries",
+        "Grant": "registries",
+        "BackfillFunctionSettings": "backfill_function",
+        "RepositoryTemplateSettings": "templates",
+        "RoleSettings": "roles",
+        "MonitoringSettings": "monitoring",
+        "OperationsSettings": "monitoring",
+        "DestinationSettings": "destinations",
+        "DestinationOverride": "destinations",
+        "DestinationRegistry": "destinations",
+    }
+    for name, home in homes.items():
+        value_object = getattr(values, name)
+        assert value_object.__module__ == f"ecr_replication.model.{home}", name
+        module = importlib.import_module(f"ecr_replication.model.{home}")
+        assert getattr(module, name) is value_object
+    for name in (
+        "Destination",
+        "repository_patterns",
+        "union_prefixes",
+        "source_rule_problems",
+        "many_destinations_warning",
+        "merge_grants",
+        "backfill_function_problems",
+        "template_prefix_for",
+        "template_prefix_problem",
+        "canonical_applied_for",
+    ):
+        assert (name in values.__all__ and callable(getattr(values, name))) or name == "Destination"
